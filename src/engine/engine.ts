@@ -1,0 +1,394 @@
+/**
+ * The storage engine: group commit into the WAL, point reads and ordered scans through the
+ * in-memory index, and compaction into snapshots. Pure TypeScript over {@link Directory} and
+ * {@link Catalog}; no DOM, OPFS or IndexedDB types.
+ */
+import type BTree from 'sorted-btree';
+import { StoreError, toStoreError } from '../errors.js';
+import { crc32c } from '../format/crc32c.js';
+import { encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
+import { SnapshotEncoder } from '../format/snapshot.js';
+import type { Durability, RecoveryReport, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './files.js';
+import type { Source, ValueLocation } from './location.js';
+import { parseWalName, snapshotName, walName } from './names.js';
+import { iterateRange } from './range.js';
+import { recover, type OpenSnapshot } from './recovery.js';
+import { Segment } from './segment.js';
+
+/** Default size of the log since the last snapshot that triggers an automatic compaction. */
+export const DEFAULT_COMPACT_THRESHOLD_BYTES = 32 * 1024 * 1024;
+/** In relaxed mode, the longest a written record waits for its `flush()`. */
+export const RELAXED_FLUSH_DELAY_MS = 50;
+/** WAL segments grow in steps of this size (zero-filled), which makes flushes cheaper. */
+export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024;
+/** Snapshot writing hands the thread back to incoming calls after this long. */
+export const COMPACTION_SLICE_MS = 8;
+/** Snapshot values are gathered into writes of about this size. */
+const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
+
+/** How an {@link Engine} behaves; everything but durability has a default. */
+export interface EngineOptions {
+  durability: Durability;
+  compactThresholdBytes?: number;
+  preallocateBytes?: number;
+  relaxedFlushDelayMs?: number;
+  /** Let other work run; compaction calls it between time slices. Defaults to a macrotask. */
+  yieldToEvents?: () => Promise<void>;
+  /** Called with errors of automatic compactions (they have no caller to reject). */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** The engine of one open store. Create it with {@link Engine.open}. */
+export class Engine {
+  readonly #dir: Directory;
+  readonly #catalog: Catalog;
+  readonly #store: string;
+  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError'>> & Pick<EngineOptions, 'onBackgroundError'>;
+  #index: BTree<string, ValueLocation>;
+  #seq: number;
+  #base: OpenSnapshot | undefined;
+  #segments: Segment[];
+  readonly #report: RecoveryReport;
+  readonly #openMs: number;
+  #closed = false;
+  #broken: StoreError | undefined;
+  #barrier: Promise<void> | undefined;
+  #compaction: Promise<void> | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #dirty = false;
+
+  private constructor(dir: Directory, catalog: Catalog, store: string, options: EngineOptions, state: Awaited<ReturnType<typeof recover>>, openMs: number) {
+    this.#dir = dir;
+    this.#catalog = catalog;
+    this.#store = store;
+    this.#options = {
+      compactThresholdBytes: DEFAULT_COMPACT_THRESHOLD_BYTES,
+      preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
+      relaxedFlushDelayMs: RELAXED_FLUSH_DELAY_MS,
+      yieldToEvents: macrotask,
+      ...options,
+    };
+    this.#index = state.index;
+    this.#seq = state.seq;
+    this.#base = state.base;
+    this.#segments = state.segments;
+    this.#report = state.report;
+    this.#openMs = openMs;
+  }
+
+  /**
+   * Recover the store from `dir` and `catalog`, and get it ready for writes.
+   *
+   * @throws {@link StoreError} `STORE_CORRUPTION` or `STORE_UNSUPPORTED` from recovery.
+   */
+  static async open(dir: Directory, catalog: Catalog, store: string, options: EngineOptions): Promise<Engine> {
+    const started = performance.now();
+    const state = await recover(dir, catalog, store);
+    const last = state.segments[state.segments.length - 1];
+    if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
+    return new Engine(dir, catalog, store, options, state, performance.now() - started);
+  }
+
+  /**
+   * Append one record per element of `writes` with one `write()` and (strict) one `flush()`.
+   *
+   * @returns The seqs, in order, once durable as the store's durability defines.
+   * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED` or `STORE_IO_ERROR`; nothing is committed then.
+   */
+  async commit(writes: readonly (readonly WalOp[])[]): Promise<number[]> {
+    while (this.#barrier) await this.#barrier;
+    return this.#commitNow(writes);
+  }
+
+  #commitNow(writes: readonly (readonly WalOp[])[]): number[] {
+    this.#checkWritable();
+    if (writes.length === 0) return [];
+    const first = this.#seq + 1;
+    const { bytes, values } = encodeRecords(writes.map((ops, i) => ({ seq: first + i, ops })));
+    const segment = this.#current();
+    const at = segment.end;
+    try {
+      segment.append(bytes, this.#options.preallocateBytes);
+      // Strict: the callers are resolved only after this flush returns.
+      if (this.#options.durability === 'strict') segment.file.flush();
+      else this.#scheduleFlush();
+    } catch (error) {
+      this.#rollback(segment, at, error);
+      throw toStoreError(error, 'commit');
+    }
+    // The record is durable; only now may readers see it.
+    let v = 0;
+    for (const ops of writes) {
+      for (const op of ops) {
+        const value = values[v++]!;
+        if (op.type === 'put') {
+          this.#index.set(op.key, { source: segment, offset: at + value.offset, length: value.length, crc: crc32c(op.value), seq: value.seq });
+        } else {
+          this.#index.delete(op.key);
+        }
+      }
+    }
+    this.#seq += writes.length;
+    this.#maybeCompact();
+    return writes.map((_, i) => first + i);
+  }
+
+  #rollback(segment: Segment, at: number, cause: unknown): void {
+    try {
+      segment.rollback(at);
+    } catch (error) {
+      // The file may now hold a partial record we cannot remove: refuse writes until reopened.
+      this.#broken = new StoreError('STORE_IO_ERROR', `could not undo a failed write (${(error as Error).message}); reopen the store`, { cause });
+    }
+  }
+
+  /** The encoded value of `key`, or undefined. @throws {@link StoreError} `STORE_CORRUPTION` when it fails its checksum. */
+  get(key: string): Uint8Array | undefined {
+    this.#checkOpen();
+    const location = this.#index.get(key);
+    return location && this.#read(location, key);
+  }
+
+  /** Encoded values of `keys`, in order. */
+  getMany(keys: readonly string[]): (Uint8Array | undefined)[] {
+    return keys.map((key) => this.get(key));
+  }
+
+  /** Up to `pageSize` entries of `range`, with values. */
+  scan(range: ScanRange, pageSize: number): ScanPage {
+    this.#checkOpen();
+    const entries: [string, Uint8Array][] = [];
+    const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
+    for (const [key, location] of iterateRange(this.#index, range, max)) entries.push([key, this.#read(location, key)]);
+    return { entries };
+  }
+
+  #read(location: ValueLocation, key: string): Uint8Array {
+    const bytes = readAt(location.source.file, location.offset, location.length);
+    if (bytes.byteLength !== location.length || crc32c(bytes) !== location.crc) {
+      throw new StoreError('STORE_CORRUPTION', `${location.source.name} at offset ${location.offset}: the value of ${JSON.stringify(key)} fails its checksum`);
+    }
+    return bytes;
+  }
+
+  /** Counters and the recovery report. */
+  info(): StoreInfo {
+    this.#checkOpen();
+    return {
+      seq: this.#seq,
+      keys: this.#index.size,
+      walBytes: this.#segments.reduce((sum, s) => sum + s.end, 0),
+      snapshotSeq: this.#base?.seq ?? 0,
+      durability: this.#options.durability,
+      recovery: structuredClone(this.#report),
+      openMs: this.#openMs,
+    };
+  }
+
+  /**
+   * Write a snapshot of the current state and retire the generation before the previous one.
+   * Writes go on meanwhile; concurrent calls share one compaction.
+   */
+  compact(): Promise<void> {
+    this.#checkWritable();
+    this.#compaction ??= this.#compact().finally(() => {
+      this.#compaction = undefined;
+    });
+    return this.#compaction;
+  }
+
+  #maybeCompact(): void {
+    if (this.#compaction || this.#logBytesSinceSnapshot() < this.#options.compactThresholdBytes) return;
+    this.compact().catch((error: unknown) => this.#options.onBackgroundError?.(error));
+  }
+
+  #logBytesSinceSnapshot(): number {
+    const since = this.#base?.seq ?? 0;
+    return this.#segments.filter((s) => s.firstSeq > since).reduce((sum, s) => sum + s.end, 0);
+  }
+
+  async #compact(): Promise<void> {
+    const seq = this.#seq;
+    if (seq === (this.#base?.seq ?? 0)) return;
+    // 1. Freeze the index at `seq` and start a new segment at seq + 1; writes continue there.
+    let releaseBarrier!: () => void;
+    this.#barrier = new Promise((resolve) => (releaseBarrier = resolve));
+    let frozen: BTree<string, ValueLocation>;
+    try {
+      const previous = this.#current();
+      previous.file.flush();
+      this.#dirty = false;
+      const next = await createSegment(this.#dir, seq + 1);
+      this.#segments.push(next);
+      frozen = this.#index.clone();
+    } finally {
+      this.#barrier = undefined;
+      releaseBarrier();
+    }
+    // 2-3. Write snap-<seq>.db from the frozen view in time slices, then flush it.
+    const name = snapshotName(seq);
+    const file = await this.#dir.open(name, { create: true });
+    let encoder: SnapshotEncoder;
+    try {
+      encoder = await this.#writeSnapshot(file, frozen, seq);
+    } catch (error) {
+      file.close();
+      await this.#dir.remove(name).catch(() => {});
+      throw toStoreError(error, 'compaction');
+    }
+    const snapshot: OpenSnapshot = { name, file, seq };
+    // 4. The catalog row is the commit point (a strict IndexedDB transaction in the browser).
+    try {
+      await this.#catalog.put({ store: this.#store, seq, file: name, bytes: encoder.bytes, checksum: encoder.checksum, createdAt: Date.now() });
+    } catch (error) {
+      file.close();
+      await this.#dir.remove(name).catch(() => {});
+      throw toStoreError(error, 'compaction: catalog commit');
+    }
+    // 5. Point unchanged keys at the snapshot, so older files are no longer read.
+    await this.#repoint(frozen, snapshot);
+    const previousBase = this.#base;
+    this.#base = snapshot;
+    for (const source of [previousBase, ...this.#segments.filter((s) => s.firstSeq <= seq)]) {
+      if (source) closeQuietly(source.file);
+    }
+    // 6. Retire one generation late: keep the previous snapshot and the log since it.
+    await this.#retire(previousBase?.seq ?? 0);
+  }
+
+  async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number): Promise<SnapshotEncoder> {
+    file.truncate(0);
+    const encoder = new SnapshotEncoder(seq);
+    let chunks: Uint8Array[] = [encoder.header()];
+    let chunkBytes = chunks[0]!.byteLength;
+    let at = 0;
+    const drain = () => {
+      const buffer = new Uint8Array(chunkBytes);
+      let offset = 0;
+      for (const chunk of chunks) {
+        buffer.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      writeAt(file, buffer, at);
+      at += buffer.byteLength;
+      chunks = [];
+      chunkBytes = 0;
+    };
+    let sliceStart = performance.now();
+    for (const [key, location] of frozen.entries()) {
+      const value = this.#read(location, key);
+      chunks.push(encoder.value(key, value, location.seq, location.crc));
+      chunkBytes += value.byteLength;
+      if (chunkBytes >= SNAPSHOT_WRITE_BYTES) drain();
+      if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
+        await this.#options.yieldToEvents();
+        if (this.#closed) throw new StoreError('STORE_CLOSED', 'the store was closed during compaction');
+        sliceStart = performance.now();
+      }
+    }
+    const tail = encoder.finish();
+    chunks.push(tail);
+    chunkBytes += tail.byteLength;
+    drain();
+    file.flush();
+    return encoder;
+  }
+
+  async #repoint(frozen: BTree<string, ValueLocation>, snapshot: OpenSnapshot): Promise<void> {
+    let offset = new SnapshotEncoder(0).header().byteLength;
+    let sliceStart = performance.now();
+    for (const [key, location] of frozen.entries()) {
+      // Only keys untouched since the freeze still hold the very same location object.
+      if (this.#index.get(key) === location) {
+        this.#index.set(key, { source: snapshot, offset, length: location.length, crc: location.crc, seq: location.seq });
+      }
+      offset += location.length;
+      if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
+        await this.#options.yieldToEvents();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  async #retire(keepFromSeq: number): Promise<void> {
+    for (const row of await this.#catalog.list(this.#store)) {
+      if (row.seq >= keepFromSeq) continue;
+      // Row first, then file: a crash in between leaves an orphan file, which open removes.
+      await this.#catalog.delete(this.#store, row.seq);
+      await this.#dir.remove(row.file);
+    }
+    // Segments are listed from the directory, so ones recovery kept without opening go too.
+    const onDisk = (await this.#dir.list())
+      .map((name) => ({ name, firstSeq: parseWalName(name) }))
+      .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
+      .sort((a, b) => a.firstSeq - b.firstSeq);
+    for (let i = 0; i + 1 < onDisk.length; i++) {
+      if (onDisk[i + 1]!.firstSeq > keepFromSeq + 1) break;
+      const tracked = this.#segments.findIndex((s) => s.name === onDisk[i]!.name);
+      if (tracked >= 0) closeQuietly(this.#segments.splice(tracked, 1)[0]!.file);
+      await this.#dir.remove(onDisk[i]!.name);
+    }
+  }
+
+  #current(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  #scheduleFlush(): void {
+    this.#dirty = true;
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flushNow();
+    }, this.#options.relaxedFlushDelayMs);
+  }
+
+  #flushNow(): void {
+    if (!this.#dirty || this.#closed) return;
+    try {
+      this.#current().file.flush();
+      this.#dirty = false;
+    } catch (error) {
+      this.#options.onBackgroundError?.(toStoreError(error, 'relaxed flush'));
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.#store)} is closed`);
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.#broken) throw this.#broken;
+  }
+
+  /** Flush what relaxed mode still holds, stop compaction and release every file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushNow();
+    this.#closed = true;
+    await this.#compaction?.catch(() => {});
+    for (const source of new Set<Source | undefined>([this.#base, ...this.#segments])) if (source) closeQuietly(source.file);
+  }
+}
+
+async function createSegment(dir: Directory, firstSeq: number): Promise<Segment> {
+  const name = walName(firstSeq);
+  const file = await dir.open(name, { create: true });
+  file.truncate(0);
+  writeAt(file, encodeSegmentHeader(firstSeq), 0);
+  file.flush();
+  return new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+}
+
+function closeQuietly(file: FileLike): void {
+  try {
+    file.close();
+  } catch {
+    // Closing twice, or after the platform already released it, is harmless.
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The engine's view of storage: files shaped like `FileSystemSyncAccessHandle`, in a directory
+ * whose operations are asynchronous like OPFS's. The real handle fits `FileLike` as it is.
+ */
+
+/** A synchronously accessed file, the subset of `FileSystemSyncAccessHandle` the engine uses. */
+export interface FileLike {
+  /** Read into `buffer` from byte `at`; returns the number of bytes read (short at end of file). */
+  read(buffer: Uint8Array, options: { at: number }): number;
+  /** Write all of `buffer` at byte `at`; returns the number of bytes written. */
+  write(buffer: Uint8Array, options: { at: number }): number;
+  /** Set the file size, zero-filling when it grows. */
+  truncate(size: number): void;
+  /** The current size in bytes. */
+  getSize(): number;
+  /** Make everything written so far durable. */
+  flush(): void;
+  /** Release the file. */
+  close(): void;
+}
+
+/** A store's directory: list, open (creating when asked), remove. */
+export interface Directory {
+  /** Names of the files in the directory. */
+  list(): Promise<string[]>;
+  /** Open a file for exclusive synchronous access. */
+  open(name: string, options?: { create?: boolean }): Promise<FileLike>;
+  /** Remove a file that is not open; removing a missing file is not an error. */
+  remove(name: string): Promise<void>;
+}
+
+/** One row of the snapshot catalog: the commit point of a snapshot. */
+export interface SnapshotRow {
+  store: string;
+  seq: number;
+  file: string;
+  bytes: number;
+  checksum: number;
+  createdAt: number;
+}
+
+/** The snapshot catalog (IndexedDB in the browser). `put` must be durable when it resolves. */
+export interface Catalog {
+  /** Rows of one store, ascending by seq. */
+  list(store: string): Promise<SnapshotRow[]>;
+  /** Insert or replace a row, durably. */
+  put(row: SnapshotRow): Promise<void>;
+  /** Delete a row; deleting a missing row is not an error. */
+  delete(store: string, seq: number): Promise<void>;
+}
+
+/**
+ * Read `length` bytes at `at` into a new array, looping over short reads.
+ *
+ * @returns The bytes; shorter than `length` only at end of file.
+ */
+export function readAt(file: FileLike, at: number, length: number): Uint8Array {
+  const buffer = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = file.read(buffer.subarray(done), { at: at + done });
+    if (n <= 0) return buffer.subarray(0, done);
+    done += n;
+  }
+  return buffer;
+}
+
+/** Write all of `bytes` at `at`, looping over short writes (Firefox reports quota as a short write). */
+export function writeAt(file: FileLike, bytes: Uint8Array, at: number): void {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const n = file.write(bytes.subarray(done), { at: at + done });
+    if (n <= 0) {
+      const error = new Error(`short write: ${done} of ${bytes.byteLength} bytes`);
+      error.name = 'QuotaExceededError';
+      throw error;
+    }
+    done += n;
+  }
+}

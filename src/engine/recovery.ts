@@ -1,0 +1,282 @@
+/**
+ * Opening a store: choose the newest valid snapshot, replay the WAL after it, cut a torn tail,
+ * and clean up what no generation needs. Everything it did is reported.
+ */
+import BTree from 'sorted-btree';
+import { StoreError } from '../errors.js';
+import { crc32c } from '../format/crc32c.js';
+import {
+  decodeOps,
+  decodeRecord,
+  decodeSegmentHeader,
+  RECORD_HEADER_BYTES,
+  RECORD_TYPE_OPS,
+  WAL_HEADER_BYTES,
+} from '../format/wal.js';
+import {
+  decodeSnapshotIndex,
+  decodeSnapshotLayout,
+  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_TRAILER_BYTES,
+  type SnapshotEntry,
+} from '../format/snapshot.js';
+import { getUint64, viewOf } from '../format/bytes.js';
+import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './files.js';
+import type { Source, ValueLocation } from './location.js';
+import { parseSnapshotName, parseWalName } from './names.js';
+import { Segment } from './segment.js';
+import type { RecoveryReport } from '../protocol.js';
+
+const VERIFY_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** An open, verified snapshot. */
+export interface OpenSnapshot extends Source {
+  readonly seq: number;
+}
+
+/** The state recovery hands to the engine. */
+export interface RecoveredState {
+  index: BTree<string, ValueLocation>;
+  seq: number;
+  /** The snapshot the index was loaded from, if any. */
+  base: OpenSnapshot | undefined;
+  /** Replayed segments, oldest first; the last is the one to append to (may be empty). */
+  segments: Segment[];
+  report: RecoveryReport;
+}
+
+/** An empty report: what a clean open returns. */
+export function emptyReport(): RecoveryReport {
+  return { tornBytes: 0, droppedRecords: 0, removedFiles: [], droppedCatalogRows: 0, damagedFiles: [] };
+}
+
+function corruption(file: string, offset: number, what: string): StoreError {
+  return new StoreError('STORE_CORRUPTION', `${file} at offset ${offset}: ${what}`);
+}
+
+type Verified = { entries: SnapshotEntry[]; seq: number; bytes: number; checksum: number } | { problem: string };
+
+/** Check a snapshot's structure, index checksum and whole-file checksum (and its catalog row, if any). */
+function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
+  const size = file.getSize();
+  if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
+  if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
+  const header = readAt(file, 0, SNAPSHOT_HEADER_BYTES);
+  const trailer = readAt(file, size - SNAPSHOT_TRAILER_BYTES, SNAPSHOT_TRAILER_BYTES);
+  const layout = decodeSnapshotLayout(header, trailer, size);
+  if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
+  if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
+  const index = readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
+  const entries = decodeSnapshotIndex(header, index, layout);
+  if (entries === 'damaged') return { problem: 'index footer fails its checksum' };
+  let crc = 0;
+  const checked = size - 12;
+  for (let at = 0; at < checked; at += VERIFY_CHUNK_BYTES) {
+    crc = crc32c(readAt(file, at, Math.min(VERIFY_CHUNK_BYTES, checked - at)), crc);
+  }
+  if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
+  if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
+  return { entries, seq: layout.seq, bytes: size, checksum: crc };
+}
+
+function lastNonZero(bytes: Uint8Array, from: number, end: number): number {
+  for (let i = end - 1; i >= from; i--) if (bytes[i] !== 0) return i + 1;
+  return from;
+}
+
+/** Whether a checksum-valid record with one of `seqs` starts anywhere in `[from, end)`. */
+function validRecordAfter(bytes: Uint8Array, from: number, end: number, seqs: number[]): boolean {
+  const view = viewOf(bytes);
+  for (let p = from; p + RECORD_HEADER_BYTES <= end; p++) {
+    if (!seqs.includes(getUint64(view, p + 8))) continue;
+    const result = decodeRecord(bytes, p, end);
+    if (result.kind === 'record' && seqs.includes(result.seq)) return true;
+  }
+  return false;
+}
+
+/**
+ * Recover the store in `dir` whose catalog rows are in `catalog`.
+ *
+ * @throws {@link StoreError} `STORE_CORRUPTION` naming file and offset for damage that is not a
+ *   torn tail, `STORE_UNSUPPORTED` for files of a newer format version.
+ */
+export async function recover(dir: Directory, catalog: Catalog, store: string): Promise<RecoveredState> {
+  const report = emptyReport();
+  const names = await dir.list();
+  const segmentSeqs = names
+    .map((name) => ({ name, firstSeq: parseWalName(name) }))
+    .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
+    .sort((a, b) => a.firstSeq - b.firstSeq);
+  const snapshotFiles = new Set(names.filter((name) => parseSnapshotName(name) !== undefined));
+
+  // Rows whose file vanished can never be used: drop them (and say so).
+  let rows: SnapshotRow[] = [];
+  for (const row of await catalog.list(store)) {
+    if (snapshotFiles.has(row.file)) rows.push(row);
+    else {
+      await catalog.delete(store, row.seq);
+      report.droppedCatalogRows++;
+    }
+  }
+  const catalogEmpty = rows.length === 0;
+  // With an empty catalog, fall back to the snapshot files themselves, verified by their own checksums.
+  const candidates: { name: string; row: SnapshotRow | undefined }[] = catalogEmpty
+    ? [...snapshotFiles].sort().reverse().map((name) => ({ name, row: undefined }))
+    : [...rows].reverse().map((row) => ({ name: row.file, row }));
+
+  const coverable = (seq: number) => segmentSeqs.length === 0 || segmentSeqs[0]!.firstSeq <= seq + 1;
+
+  let base: OpenSnapshot | undefined;
+  let entries: SnapshotEntry[] = [];
+  const damaged: { name: string; row: SnapshotRow | undefined; reason: string }[] = [];
+  for (const candidate of candidates) {
+    const file = await dir.open(candidate.name);
+    const verified = verifySnapshot(file, candidate.name, candidate.row);
+    if ('problem' in verified) {
+      file.close();
+      damaged.push({ name: candidate.name, row: candidate.row, reason: verified.problem });
+      continue;
+    }
+    if (!coverable(verified.seq)) {
+      file.close();
+      continue;
+    }
+    base = { name: candidate.name, file, seq: verified.seq };
+    entries = verified.entries;
+    if (catalogEmpty) {
+      await catalog.put({ store, seq: verified.seq, file: candidate.name, bytes: verified.bytes, checksum: verified.checksum, createdAt: Date.now() });
+    }
+    break;
+  }
+  const baseSeq = base?.seq ?? 0;
+  if (!base && damaged.length > 0 && !coverable(0)) {
+    const first = damaged[0]!;
+    throw corruption(first.name, 0, `${first.reason}, and no older generation can replace it`);
+  }
+  if (!coverable(baseSeq)) {
+    throw corruption(segmentSeqs[0]!.name, 0, `the log starts at seq ${segmentSeqs[0]!.firstSeq} but seq ${baseSeq + 1} is needed; data is missing`);
+  }
+  // Damaged snapshots newer than the one chosen are replaced by it: remove them.
+  for (const bad of damaged) {
+    if (parseSnapshotName(bad.name)! <= baseSeq) continue;
+    if (bad.row) {
+      await catalog.delete(store, bad.row.seq);
+      report.droppedCatalogRows++;
+    }
+    await dir.remove(bad.name);
+    report.removedFiles.push(bad.name);
+    report.damagedFiles.push({ file: bad.name, reason: bad.reason });
+  }
+
+  const index = new BTree<string, ValueLocation>();
+  for (const entry of entries) {
+    index.set(entry.key, { source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq });
+  }
+
+  // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
+  const keptRows = (await catalog.list(store)).filter((row) => row.seq <= baseSeq);
+  const previousSeq = keptRows.length >= 2 ? keptRows[keptRows.length - 2]!.seq : baseSeq;
+  for (const name of snapshotFiles) {
+    const seq = parseSnapshotName(name)!;
+    const inCatalog = keptRows.some((row) => row.file === name) || (catalogEmpty && seq === baseSeq && base !== undefined);
+    if (!inCatalog && !report.removedFiles.includes(name)) {
+      await dir.remove(name);
+      report.removedFiles.push(name);
+    }
+  }
+  let start = 0;
+  for (let i = 0; i < segmentSeqs.length; i++) if (segmentSeqs[i]!.firstSeq <= baseSeq + 1) start = i;
+  for (let i = 0; i < start; i++) {
+    const next = segmentSeqs[i + 1]!;
+    if (next.firstSeq <= previousSeq + 1) {
+      await dir.remove(segmentSeqs[i]!.name);
+      report.removedFiles.push(segmentSeqs[i]!.name);
+    }
+  }
+
+  // Replay. Seqs must continue exactly; only the newest segment may end in a torn tail.
+  const segments: Segment[] = [];
+  let seq = baseSeq;
+  for (let i = start; i < segmentSeqs.length; i++) {
+    const { name, firstSeq } = segmentSeqs[i]!;
+    const isLast = i === segmentSeqs.length - 1;
+    const file = await dir.open(name);
+    const size = file.getSize();
+    const bytes = readAt(file, 0, size);
+    const header = decodeSegmentHeader(bytes);
+    if (header.kind === 'torn' && isLast) {
+      // Created but its header never fully written: it holds nothing.
+      file.close();
+      await dir.remove(name);
+      report.removedFiles.push(name);
+      report.tornBytes += lastNonZero(bytes, 0, size);
+      continue;
+    }
+    if (header.kind === 'unsupported') {
+      file.close();
+      throw new StoreError('STORE_UNSUPPORTED', `${name} has WAL format version ${header.version}; this build reads version 1`);
+    }
+    if (header.kind !== 'header') {
+      file.close();
+      throw corruption(name, 0, header.kind === 'foreign' ? 'not a Walden WAL segment (bad magic)' : 'segment header is damaged');
+    }
+    if (header.firstSeq !== firstSeq) {
+      file.close();
+      throw corruption(name, 0, `header says first seq ${header.firstSeq}, the name says ${firstSeq}`);
+    }
+    if (i > start ? firstSeq !== seq + 1 : firstSeq > seq + 1) {
+      file.close();
+      throw corruption(name, 0, `expected seq ${seq + 1}, the segment starts at ${firstSeq}`);
+    }
+    const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+    let running = firstSeq;
+    let at = WAL_HEADER_BYTES;
+    for (;;) {
+      const result = decodeRecord(bytes, at, size);
+      if (result.kind === 'end') break;
+      if (result.kind === 'torn') {
+        if (!isLast || validRecordAfter(bytes, at + 1, size, [running, running + 1])) {
+          file.close();
+          throw corruption(name, at, `record ${running} is damaged and later records follow it`);
+        }
+        // The unacknowledged end of the log: cut it so new records never sit beside its remains.
+        report.tornBytes += lastNonZero(bytes, at, size) - at;
+        segment.rollback(at);
+        file.flush();
+        break;
+      }
+      if (result.seq !== running) {
+        file.close();
+        throw corruption(name, at, `expected seq ${running}, found ${result.seq}`);
+      }
+      if (result.type !== RECORD_TYPE_OPS) {
+        file.close();
+        throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
+      }
+      if (result.seq > baseSeq) {
+        let ops;
+        try {
+          ops = decodeOps(bytes, result.payloadStart, result.payloadEnd);
+        } catch (error) {
+          file.close();
+          throw corruption(name, at, (error as Error).message);
+        }
+        for (const op of ops) {
+          if (op.type === 'put') {
+            const crc = crc32c(bytes.subarray(op.valueStart, op.valueStart + op.valueLength));
+            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc, seq: result.seq });
+          } else {
+            index.delete(op.key);
+          }
+        }
+      }
+      running++;
+      at = result.next;
+    }
+    segment.end = at;
+    segments.push(segment);
+    seq = running - 1;
+  }
+  return { index, seq: Math.max(seq, baseSeq), base, segments, report };
+}

@@ -1,0 +1,51 @@
+/** Shared little-endian helpers for the on-disk codecs. Seqs and offsets are integers below 2^53. */
+
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder('utf-8', { fatal: true });
+
+/** Encode a (well-formed) string as UTF-8. */
+export function encodeUtf8(text: string): Uint8Array {
+  return UTF8_ENCODER.encode(text);
+}
+
+/** Decode UTF-8 bytes; throws a TypeError on malformed input. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return UTF8_DECODER.decode(bytes);
+}
+
+/** Write an unsigned integer below 2^53 as 8 bytes little-endian. */
+export function setUint64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value % 0x1_0000_0000, true);
+  view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
+/** Read 8 bytes little-endian as a number; values of 2^53 and above come back as NaN. */
+export function getUint64(view: DataView, at: number): number {
+  const low = view.getUint32(at, true);
+  const high = view.getUint32(at + 4, true);
+  if (high >= 0x20_0000) return Number.NaN;
+  return high * 0x1_0000_0000 + low;
+}
+
+/** A DataView over exactly the bytes of `bytes`. */
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Compare two byte arrays for equality. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether every byte of `bytes` is zero (a preallocated, never-written region). */
+export function isAllZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.byteLength; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** Format a seq as 16 lowercase hex digits, the way file names carry it. */
+export function seqHex(seq: number): string {
+  return seq.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,187 @@
+/**
+ * Snapshot codec: every live key and value as of one seq, sorted by key, with an index
+ * footer and checksums. The grammar is in docs/format.md.
+ */
+import { crc32c } from './crc32c.js';
+import { decodeUtf8, encodeUtf8, getUint64, setUint64, viewOf } from './bytes.js';
+
+/** ASCII `WALDNSNP`: the first 8 bytes of a snapshot. */
+export const SNAPSHOT_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x53, 0x4e, 0x50]);
+/** ASCII `WALDNEND`: the last 8 bytes of a complete snapshot. */
+export const SNAPSHOT_END_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x45, 0x4e, 0x44]);
+/** The snapshot format version this build writes and reads. */
+export const SNAPSHOT_FORMAT_VERSION = 1;
+/** Header: magic (8) | version u32 | reserved u32 | seq u64. */
+export const SNAPSHOT_HEADER_BYTES = 24;
+/** Trailer: index offset u64 | entry count u64 | index crc u32 | file crc u32 | end magic (8). */
+export const SNAPSHOT_TRAILER_BYTES = 32;
+/** Fixed part of one index entry: key length u32 | value length u32 | value offset u64 | value crc u32 | seq u64. */
+export const SNAPSHOT_INDEX_ENTRY_BYTES = 28;
+
+/** One key of a snapshot as the index footer describes it. */
+export interface SnapshotEntry {
+  key: string;
+  /** Absolute offset of the value bytes in the file. */
+  valueOffset: number;
+  valueLength: number;
+  valueCrc: number;
+  /** The seq of the write that produced this value. */
+  seq: number;
+}
+
+/** The decoded header and trailer of a snapshot. */
+export interface SnapshotLayout {
+  seq: number;
+  indexOffset: number;
+  count: number;
+  indexCrc: number;
+  fileCrc: number;
+}
+
+/**
+ * Streams a snapshot out: call {@link SnapshotEncoder.header}, then {@link SnapshotEncoder.value}
+ * for each key in ascending order, then {@link SnapshotEncoder.finish}. Each returns the bytes to
+ * append next; the encoder tracks offsets and the running checksums.
+ */
+export class SnapshotEncoder {
+  #offset = 0;
+  #fileCrc = 0;
+  #entries: Uint8Array[] = [];
+  #entryBytes = 0;
+  #count = 0;
+  #header: Uint8Array | undefined;
+
+  /** @param seq The seq the snapshot is taken at. */
+  constructor(readonly seq: number) {}
+
+  /** The header bytes (always the first chunk). */
+  header(): Uint8Array {
+    const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+    const view = viewOf(bytes);
+    bytes.set(SNAPSHOT_MAGIC, 0);
+    view.setUint32(8, SNAPSHOT_FORMAT_VERSION, true);
+    setUint64(view, 16, this.seq);
+    this.#header = bytes;
+    return this.#emit(bytes);
+  }
+
+  /**
+   * Add one key; keys must come in ascending order.
+   *
+   * @param valueCrc The value's CRC-32C when the caller already has it (it is computed otherwise).
+   * @returns The value bytes to append (the same array).
+   */
+  value(key: string, value: Uint8Array, seq: number, valueCrc = crc32c(value)): Uint8Array {
+    const keyBytes = encodeUtf8(key);
+    const entry = new Uint8Array(SNAPSHOT_INDEX_ENTRY_BYTES + keyBytes.byteLength);
+    const view = viewOf(entry);
+    view.setUint32(0, keyBytes.byteLength, true);
+    view.setUint32(4, value.byteLength, true);
+    setUint64(view, 8, this.#offset);
+    view.setUint32(16, valueCrc, true);
+    setUint64(view, 20, seq);
+    entry.set(keyBytes, SNAPSHOT_INDEX_ENTRY_BYTES);
+    this.#entries.push(entry);
+    this.#entryBytes += entry.byteLength;
+    this.#count++;
+    return this.#emit(value);
+  }
+
+  /** The index footer and trailer: the last chunk. */
+  finish(): Uint8Array {
+    const indexOffset = this.#offset;
+    const bytes = new Uint8Array(this.#entryBytes + SNAPSHOT_TRAILER_BYTES);
+    let at = 0;
+    for (const entry of this.#entries) {
+      bytes.set(entry, at);
+      at += entry.byteLength;
+    }
+    this.#entries = [];
+    const view = viewOf(bytes);
+    setUint64(view, at, indexOffset);
+    setUint64(view, at + 8, this.#count);
+    // The index checksum also covers the header, so opening can trust both without reading values.
+    const indexCrc = crc32c(bytes.subarray(0, at + 16), crc32c(this.#header ?? new Uint8Array(0)));
+    view.setUint32(at + 16, indexCrc, true);
+    const fileCrc = crc32c(bytes.subarray(0, at + 20), this.#fileCrc);
+    view.setUint32(at + 20, fileCrc, true);
+    bytes.set(SNAPSHOT_END_MAGIC, at + 24);
+    this.#fileCrc = fileCrc;
+    this.#offset += bytes.byteLength;
+    return bytes;
+  }
+
+  /** Total bytes emitted so far (the file size once finished). */
+  get bytes(): number {
+    return this.#offset;
+  }
+
+  /** The whole-file checksum; final after {@link SnapshotEncoder.finish}. */
+  get checksum(): number {
+    return this.#fileCrc;
+  }
+
+  #emit(bytes: Uint8Array): Uint8Array {
+    this.#fileCrc = crc32c(bytes, this.#fileCrc);
+    this.#offset += bytes.byteLength;
+    return bytes;
+  }
+}
+
+/** Why a snapshot could not be decoded. */
+export type SnapshotProblem = 'foreign' | 'unsupported' | 'damaged';
+
+/**
+ * Decode the header and trailer of a snapshot.
+ *
+ * @param header The first {@link SNAPSHOT_HEADER_BYTES} bytes.
+ * @param trailer The last {@link SNAPSHOT_TRAILER_BYTES} bytes.
+ * @param size The file size.
+ */
+export function decodeSnapshotLayout(header: Uint8Array, trailer: Uint8Array, size: number): SnapshotLayout | SnapshotProblem {
+  if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return 'damaged';
+  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) if (header[i] !== SNAPSHOT_MAGIC[i]) return 'foreign';
+  const headerView = viewOf(header);
+  if (headerView.getUint32(8, true) !== SNAPSHOT_FORMAT_VERSION) return 'unsupported';
+  for (let i = 0; i < SNAPSHOT_END_MAGIC.length; i++) if (trailer[24 + i] !== SNAPSHOT_END_MAGIC[i]) return 'damaged';
+  const view = viewOf(trailer);
+  const seq = getUint64(headerView, 16);
+  const indexOffset = getUint64(view, 0);
+  const count = getUint64(view, 8);
+  const indexEnd = size - SNAPSHOT_TRAILER_BYTES;
+  if (!Number.isFinite(seq) || !Number.isFinite(count) || !(indexOffset >= SNAPSHOT_HEADER_BYTES && indexOffset <= indexEnd)) return 'damaged';
+  return { seq, indexOffset, count, indexCrc: view.getUint32(16, true), fileCrc: view.getUint32(20, true) };
+}
+
+/**
+ * Verify and decode the index footer.
+ *
+ * @param header The header bytes (covered by the index checksum).
+ * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
+ * @returns The entries in key order, or `'damaged'` when the checksum or structure is wrong.
+ */
+export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout): SnapshotEntry[] | 'damaged' {
+  if (crc32c(index, crc32c(header)) !== layout.indexCrc) return 'damaged';
+  const view = viewOf(index);
+  const end = index.byteLength - 16;
+  const entries: SnapshotEntry[] = [];
+  let at = 0;
+  try {
+    for (let i = 0; i < layout.count; i++) {
+      if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
+      const keyLength = view.getUint32(at, true);
+      const valueLength = view.getUint32(at + 4, true);
+      const valueOffset = getUint64(view, at + 8);
+      const valueCrc = view.getUint32(at + 16, true);
+      const seq = getUint64(view, at + 20);
+      const keyStart = at + SNAPSHOT_INDEX_ENTRY_BYTES;
+      if (keyStart + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
+      const key = decodeUtf8(index.subarray(keyStart, keyStart + keyLength));
+      entries.push({ key, valueOffset, valueLength, valueCrc, seq });
+      at = keyStart + keyLength;
+    }
+  } catch {
+    return 'damaged';
+  }
+  return at === end ? entries : 'damaged';
+}

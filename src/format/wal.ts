@@ -1,0 +1,212 @@
+/**
+ * WAL segment codec: the segment header and the framed records that follow it.
+ * The grammar is written down in docs/format.md; this file is its only implementation.
+ */
+import { crc32c } from './crc32c.js';
+import { decodeUtf8, encodeUtf8, getUint64, isAllZero, setUint64, viewOf } from './bytes.js';
+
+/** The 8 bytes every WAL segment starts with: ASCII `WALDNWAL`. */
+export const WAL_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x57, 0x41, 0x4c]);
+/** The WAL format version this build writes and reads. */
+export const WAL_FORMAT_VERSION = 1;
+/** Segment header: magic (8) | version u32 | first seq u64 | crc32c u32 of the 20 bytes before it. */
+export const WAL_HEADER_BYTES = 24;
+/** Record header: crc32c u32 | payload length u32 | seq u64 | type u8. */
+export const RECORD_HEADER_BYTES = 17;
+/** Record type 1: a list of puts and deletes applied atomically under one seq. */
+export const RECORD_TYPE_OPS = 1;
+/** Largest payload a reader accepts; anything larger is treated as damage, not allocated. */
+export const MAX_RECORD_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
+const OP_PUT = 1;
+const OP_DEL = 2;
+
+/** One operation inside a record. Values are opaque bytes (the page encodes them). */
+export type WalOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/** A record to append: the seq it commits under and its operations. */
+export interface WalRecordInput {
+  seq: number;
+  ops: readonly WalOp[];
+}
+
+/** What {@link decodeSegmentHeader} found at the start of a segment. */
+export type SegmentHeaderResult =
+  | { kind: 'header'; firstSeq: number }
+  | { kind: 'torn' }
+  | { kind: 'foreign' }
+  | { kind: 'damaged' }
+  | { kind: 'unsupported'; version: number };
+
+/** Where one put's value landed inside an encoded buffer. */
+export interface EncodedValue {
+  key: string;
+  seq: number;
+  /** Offset of the value bytes from the start of the encoded buffer, or -1 for a delete. */
+  offset: number;
+  length: number;
+}
+
+/**
+ * Encode a segment header.
+ *
+ * @param firstSeq The seq of the first record the segment will hold.
+ * @returns The {@link WAL_HEADER_BYTES}-byte header.
+ */
+export function encodeSegmentHeader(firstSeq: number): Uint8Array {
+  const bytes = new Uint8Array(WAL_HEADER_BYTES);
+  const view = viewOf(bytes);
+  bytes.set(WAL_MAGIC, 0);
+  view.setUint32(8, WAL_FORMAT_VERSION, true);
+  setUint64(view, 12, firstSeq);
+  view.setUint32(20, crc32c(bytes.subarray(0, 20)), true);
+  return bytes;
+}
+
+/**
+ * Decode a segment header without throwing.
+ *
+ * @param bytes At least the first bytes of the segment (fewer than the header means torn).
+ * @returns The header, or why there is none: `torn` (short or never written), `foreign` (not our magic),
+ *   `damaged` (checksum mismatch), `unsupported` (a newer version).
+ */
+export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
+  if (bytes.byteLength < WAL_HEADER_BYTES || isAllZero(bytes.subarray(0, WAL_HEADER_BYTES))) return { kind: 'torn' };
+  for (let i = 0; i < WAL_MAGIC.length; i++) if (bytes[i] !== WAL_MAGIC[i]) return { kind: 'foreign' };
+  const view = viewOf(bytes);
+  if (view.getUint32(20, true) !== crc32c(bytes.subarray(0, 20))) return { kind: 'damaged' };
+  const version = view.getUint32(8, true);
+  if (version !== WAL_FORMAT_VERSION) return { kind: 'unsupported', version };
+  const firstSeq = getUint64(view, 12);
+  if (!Number.isFinite(firstSeq) || firstSeq < 1) return { kind: 'damaged' };
+  return { kind: 'header', firstSeq };
+}
+
+/**
+ * Encode records back to back into one buffer, for one `write()`.
+ *
+ * @param records The records, in seq order.
+ * @returns The bytes, and where each put's value sits in them (for the index).
+ * @throws RangeError when one record's payload exceeds {@link MAX_RECORD_PAYLOAD_BYTES}.
+ */
+export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint8Array; values: EncodedValue[] } {
+  const keyBytes: Uint8Array[][] = [];
+  let total = 0;
+  for (const record of records) {
+    const keys = record.ops.map((op) => encodeUtf8(op.key));
+    keyBytes.push(keys);
+    let payload = 4;
+    record.ops.forEach((op, i) => {
+      payload += 1 + 4 + keys[i]!.byteLength + (op.type === 'put' ? 4 + op.value.byteLength : 0);
+    });
+    if (payload > MAX_RECORD_PAYLOAD_BYTES) throw new RangeError(`record ${record.seq} is ${payload} bytes; the limit is ${MAX_RECORD_PAYLOAD_BYTES}`);
+    total += RECORD_HEADER_BYTES + payload;
+  }
+  const bytes = new Uint8Array(total);
+  const view = viewOf(bytes);
+  const values: EncodedValue[] = [];
+  let at = 0;
+  records.forEach((record, r) => {
+    const start = at;
+    at += RECORD_HEADER_BYTES;
+    view.setUint32(at, record.ops.length, true);
+    at += 4;
+    record.ops.forEach((op, i) => {
+      const key = keyBytes[r]![i]!;
+      bytes[at] = op.type === 'put' ? OP_PUT : OP_DEL;
+      view.setUint32(at + 1, key.byteLength, true);
+      bytes.set(key, at + 5);
+      at += 5 + key.byteLength;
+      if (op.type === 'put') {
+        view.setUint32(at, op.value.byteLength, true);
+        bytes.set(op.value, at + 4);
+        values.push({ key: op.key, seq: record.seq, offset: at + 4, length: op.value.byteLength });
+        at += 4 + op.value.byteLength;
+      } else {
+        values.push({ key: op.key, seq: record.seq, offset: -1, length: 0 });
+      }
+    });
+    const payloadLength = at - start - RECORD_HEADER_BYTES;
+    view.setUint32(start + 4, payloadLength, true);
+    setUint64(view, start + 8, record.seq);
+    bytes[start + 16] = RECORD_TYPE_OPS;
+    view.setUint32(start, crc32c(bytes.subarray(start + 4, at)), true);
+  });
+  return { bytes, values };
+}
+
+/** What {@link decodeRecord} found at an offset. */
+export type RecordResult =
+  | { kind: 'record'; seq: number; type: number; payloadStart: number; payloadEnd: number; next: number }
+  | { kind: 'end' }
+  | { kind: 'torn' };
+
+/**
+ * Decode the record starting at `at`, without throwing.
+ *
+ * - `end`: nothing but zeros (preallocated space) or nothing at all from `at` on.
+ * - `torn`: bytes that do not form a whole record with a valid checksum. Only recovery decides
+ *   whether that is a torn tail (cut it) or damage (report it).
+ *
+ * @param bytes The segment's bytes.
+ * @param at Where the record starts.
+ * @param end Where the readable bytes end.
+ */
+export function decodeRecord(bytes: Uint8Array, at: number, end = bytes.byteLength): RecordResult {
+  if (at >= end) return { kind: 'end' };
+  if (end - at < RECORD_HEADER_BYTES) return isAllZero(bytes.subarray(at, end)) ? { kind: 'end' } : { kind: 'torn' };
+  const view = viewOf(bytes);
+  const length = view.getUint32(at + 4, true);
+  const storedCrc = view.getUint32(at, true);
+  if (storedCrc === 0 && length === 0 && isAllZero(bytes.subarray(at, end))) return { kind: 'end' };
+  if (length > MAX_RECORD_PAYLOAD_BYTES || at + RECORD_HEADER_BYTES + length > end) return { kind: 'torn' };
+  const next = at + RECORD_HEADER_BYTES + length;
+  if (crc32c(bytes.subarray(at + 4, next)) !== storedCrc) return { kind: 'torn' };
+  const seq = getUint64(view, at + 8);
+  if (!Number.isFinite(seq)) return { kind: 'torn' };
+  return { kind: 'record', seq, type: bytes[at + 16]!, payloadStart: at + RECORD_HEADER_BYTES, payloadEnd: next, next };
+}
+
+/** One decoded operation: the value is referenced by position, not copied. */
+export type DecodedOp =
+  | { type: 'put'; key: string; valueStart: number; valueLength: number }
+  | { type: 'del'; key: string };
+
+/**
+ * Decode the operations of a {@link RECORD_TYPE_OPS} payload.
+ *
+ * @throws TypeError when the payload is malformed (a writer bug or a foreign writer: the checksum was valid).
+ */
+export function decodeOps(bytes: Uint8Array, payloadStart: number, payloadEnd: number): DecodedOp[] {
+  const view = viewOf(bytes);
+  const fail = (): never => {
+    throw new TypeError(`malformed record payload at ${payloadStart}`);
+  };
+  if (payloadEnd - payloadStart < 4) fail();
+  const count = view.getUint32(payloadStart, true);
+  const ops: DecodedOp[] = [];
+  let at = payloadStart + 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 5 > payloadEnd) fail();
+    const kind = bytes[at];
+    const keyLength = view.getUint32(at + 1, true);
+    at += 5;
+    if (at + keyLength > payloadEnd) fail();
+    const key = decodeUtf8(bytes.subarray(at, at + keyLength));
+    at += keyLength;
+    if (kind === OP_PUT) {
+      if (at + 4 > payloadEnd) fail();
+      const valueLength = view.getUint32(at, true);
+      at += 4;
+      if (at + valueLength > payloadEnd) fail();
+      ops.push({ type: 'put', key, valueStart: at, valueLength });
+      at += valueLength;
+    } else if (kind === OP_DEL) {
+      ops.push({ type: 'del', key });
+    } else {
+      fail();
+    }
+  }
+  if (at !== payloadEnd) fail();
+  return ops;
+}

@@ -1,0 +1,84 @@
+/**
+ * The types shared by the page (`Store`) and the worker (`Engine`): the Comlink interface
+ * between them, and the shapes both sides return. Types only.
+ */
+
+/** How a write is acknowledged; see the README's durability table. */
+export type Durability = 'strict' | 'relaxed';
+
+/** A write operation as it crosses to the worker: the value is already encoded to bytes. */
+export type EncodedOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/** Key range of a scan. `prefix` and the bounds intersect. */
+export interface ScanRange {
+  prefix?: string;
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  /** At most this many entries, counted in iteration order. */
+  limit?: number;
+  /** Descending key order. */
+  reverse?: boolean;
+}
+
+/** What recovery did at open; all zero or empty after a clean open. */
+export interface RecoveryReport {
+  /** Bytes of a torn (unacknowledged) log tail that were cut off. */
+  tornBytes: number;
+  /** Whole, checksum-valid records that recovery discarded. */
+  droppedRecords: number;
+  /** Files recovery deleted: orphans, and segments whose header was never completely written. */
+  removedFiles: string[];
+  /** Catalog rows dropped because their snapshot file was missing or damaged. */
+  droppedCatalogRows: number;
+  /** Snapshots that failed verification and were replaced by an older generation plus the log. */
+  damagedFiles: { file: string; reason: string }[];
+}
+
+/** A snapshot of the store's state, from {@link EngineApi.info}. */
+export interface StoreInfo {
+  /** The last committed sequence number (0 for a new store). */
+  seq: number;
+  /** Number of live keys. */
+  keys: number;
+  /** Bytes in the write-ahead log segments that are still live. */
+  walBytes: number;
+  /** The seq of the newest committed snapshot (0 when there is none). */
+  snapshotSeq: number;
+  durability: Durability;
+  recovery: RecoveryReport;
+  /** Milliseconds the worker spent opening (recovery included). */
+  openMs: number;
+}
+
+/** Options the page passes to the worker when opening. */
+export interface EngineOpenOptions {
+  durability: Durability;
+  /** Compact automatically once the log since the last snapshot exceeds this many bytes. */
+  compactThresholdBytes?: number;
+}
+
+/** One page of scan results: keys with their encoded values. */
+export interface ScanPage {
+  entries: [string, Uint8Array][];
+}
+
+/** The worker's interface, as the page sees it through Comlink. */
+export interface EngineApi {
+  /** Open (and recover) the named store; fails with `STORE_LOCKED` when another context holds it. */
+  open(name: string, options: EngineOpenOptions): Promise<StoreInfo>;
+  /** Append one record per element of `writes`, durably as the store's durability defines; resolves with their seqs. */
+  commit(writes: EncodedOp[][]): Promise<number[]>;
+  /** The encoded value of `key`, or undefined. */
+  get(key: string): Uint8Array | undefined;
+  /** Encoded values of `keys`, in order. */
+  getMany(keys: string[]): (Uint8Array | undefined)[];
+  /** One page of at most `pageSize` entries of `range`. */
+  scan(range: ScanRange, pageSize: number): ScanPage;
+  /** Write a snapshot now and retire what it makes redundant. */
+  compact(): Promise<void>;
+  info(): StoreInfo;
+  /** Flush, release every file and the lock. */
+  close(): Promise<void>;
+}
