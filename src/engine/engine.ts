@@ -33,6 +33,8 @@ export interface EngineOptions {
   compactThresholdBytes?: number;
   preallocateBytes?: number;
   relaxedFlushDelayMs?: number;
+  /** Length of one compaction time slice (default {@link COMPACTION_SLICE_MS}); 0 yields after every key. */
+  sliceMs?: number;
   /** Let other work run; compaction calls it between time slices. Defaults to a macrotask. */
   yieldToEvents?: () => Promise<void>;
   /** Called with errors of automatic compactions (they have no caller to reject). */
@@ -68,6 +70,7 @@ export class Engine {
       compactThresholdBytes: DEFAULT_COMPACT_THRESHOLD_BYTES,
       preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
       relaxedFlushDelayMs: RELAXED_FLUSH_DELAY_MS,
+      sliceMs: COMPACTION_SLICE_MS,
       yieldToEvents: macrotask,
       ...options,
     };
@@ -283,7 +286,7 @@ export class Engine {
       chunks.push(encoder.value(key, value, location.seq, location.crc));
       chunkBytes += value.byteLength;
       if (chunkBytes >= SNAPSHOT_WRITE_BYTES) drain();
-      if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
+      if (performance.now() - sliceStart >= this.#options.sliceMs) {
         await this.#options.yieldToEvents();
         if (this.#closed) throw new StoreError('STORE_CLOSED', 'the store was closed during compaction');
         sliceStart = performance.now();
@@ -306,7 +309,7 @@ export class Engine {
         this.#index.set(key, { source: snapshot, offset, length: location.length, crc: location.crc, seq: location.seq });
       }
       offset += location.length;
-      if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
+      if (performance.now() - sliceStart >= this.#options.sliceMs) {
         await this.#options.yieldToEvents();
         sliceStart = performance.now();
       }

@@ -19,6 +19,8 @@ export class FaultPlan {
   steps = 0;
   /** Whether the crash has happened. */
   crashed = false;
+  /** For each step so far, the bytes it wrote (writes) or -1 (any other step). */
+  readonly sizes: number[] = [];
   /**
    * @param crashAtStep The 0-based step that crashes (Infinity: never).
    * @param tearBytes How many bytes the crashing write gets through.
@@ -34,9 +36,10 @@ export class FaultPlan {
    * @returns `'go'` to perform it, or the number of bytes to write before crashing.
    * @throws {@link SimulatedCrash} when already crashed, or at the crash step of a non-write.
    */
-  step(isWrite: boolean): 'go' | number {
+  step(isWrite: boolean, bytes = -1): 'go' | number {
     if (this.crashed) throw new SimulatedCrash('crashed');
     const step = this.steps++;
+    this.sizes.push(isWrite ? bytes : -1);
     if (step < this.crashAtStep) return 'go';
     this.crashed = true;
     if (isWrite) return this.tearBytes;
@@ -73,7 +76,7 @@ class MemoryFile implements FileLike {
 
   write(buffer: Uint8Array, { at }: { at: number }): number {
     this.#check();
-    const verdict = this.directory.faults.step(true);
+    const verdict = this.directory.faults.step(true, buffer.byteLength);
     const length = verdict === 'go' ? buffer.byteLength : Math.min(verdict, buffer.byteLength);
     if (this.directory.quotaBytes !== undefined && at + length > this.directory.quotaBytes && at + length > this.state.current.byteLength) {
       const error = new Error('simulated quota');

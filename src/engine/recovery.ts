@@ -176,7 +176,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string): 
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
   const keptRows = (await catalog.list(store)).filter((row) => row.seq <= baseSeq);
-  const previousSeq = keptRows.length >= 2 ? keptRows[keptRows.length - 2]!.seq : baseSeq;
+  const previousSeq = keptRows.length >= 2 ? keptRows[keptRows.length - 2]!.seq : 0;
   for (const name of snapshotFiles) {
     const seq = parseSnapshotName(name)!;
     const inCatalog = keptRows.some((row) => row.file === name) || (catalogEmpty && seq === baseSeq && base !== undefined);
