@@ -3,7 +3,7 @@
  * in-memory index, and compaction into snapshots. Pure TypeScript over {@link Directory} and
  * {@link Catalog}; no DOM, OPFS or IndexedDB types.
  */
-import type BTree from 'sorted-btree';
+import type { BTree } from './btree.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';

@@ -1,5 +1,5 @@
 /** Turning a {@link ScanRange} into iteration over the ordered index. */
-import type BTree from 'sorted-btree';
+import type { BTree } from './btree.js';
 import type { ScanRange } from '../protocol.js';
 
 /** The smallest string greater than every string that starts with `prefix`, or undefined if none. */

@@ -2,7 +2,7 @@
  * Opening a store: choose the newest valid snapshot, replay the WAL after it, cut a torn tail,
  * and clean up what no generation needs. Everything it did is reported.
  */
-import BTree from 'sorted-btree';
+import { BTree } from './btree.js';
 import { StoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {

@@ -1,0 +1,19 @@
+import { defineConfig } from '@playwright/test';
+
+// The harness is served by Vite on a fixed origin; every spec launches its own persistent profile
+// (Playwright's default contexts keep OPFS in memory and make flush() a no-op).
+export default defineConfig({
+  testDir: 'tests/e2e',
+  testMatch: '**/*.spec.ts',
+  timeout: 180_000,
+  workers: 2,
+  fullyParallel: true,
+  retries: 0,
+  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  webServer: {
+    command: 'npx vite --config tests/harness/vite.config.ts',
+    url: 'http://127.0.0.1:47123/tests/harness/index.html',
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+  },
+});

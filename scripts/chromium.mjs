@@ -1,0 +1,21 @@
+// Finds a Chromium for the browser tests: Playwright's own if installed, else the system one.
+import { existsSync } from 'node:fs';
+
+const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+/** The executable to launch, or undefined when there is none. */
+export async function findChromium() {
+  if (process.env.WALDEN_CHROMIUM) return process.env.WALDEN_CHROMIUM;
+  try {
+    const { chromium } = await import('@playwright/test');
+    const own = chromium.executablePath();
+    if (own && existsSync(own)) return own;
+  } catch {
+    // No Playwright browser installed: fall through to the system one.
+  }
+  return SYSTEM_CHROMIUM.find((path) => existsSync(path));
+}
+
+/** One line telling how to get a browser. */
+export const NO_CHROMIUM_HINT =
+  'walden: no Chromium found: run `npx playwright install chromium`, or `apt-get install -y chromium`, or set WALDEN_CHROMIUM=/path/to/chrome';

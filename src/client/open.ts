@@ -1,0 +1,97 @@
+/** `openStore` and `deleteStore`: starting (or adopting) the worker and connecting to it. */
+import { wrap, releaseProxy } from 'comlink';
+import { installErrorTransfer, StoreError } from '../errors.js';
+import type { Durability, EngineApi } from '../protocol.js';
+import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
+import { Store } from './store.js';
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** `'strict'` (default): a write resolves after `flush()`. `'relaxed'`: after `write()`, flushed within 50 ms. */
+  durability?: Durability;
+  /** A worker built from the `walden/worker` entry; by default Walden starts its own. */
+  worker?: Worker;
+  /** Compact automatically once the log since the last snapshot exceeds this many bytes (default 32 MiB). */
+  compactThresholdBytes?: number;
+}
+
+const NAME_PATTERN = /^[^/\\\u0000]{1,200}$/;
+
+function assertName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === '.' || name === '..') {
+    throw new TypeError('store name must be a string of 1 to 200 characters without "/", "\\" or NUL, and not "." or ".."');
+  }
+}
+
+function defaultWorker(): Worker {
+  // Resolved against dist/index.js at run time, where dist/worker.js sits beside it. This exact
+  // `new Worker(new URL(…, import.meta.url))` shape is what Vite and webpack 5 bundle for the app.
+  return new Worker(new URL(/* @vite-ignore */ './worker.js', import.meta.url), { type: 'module', name: 'walden' });
+}
+
+/**
+ * Open (creating if needed) the store `name`, recovering it after a crash.
+ *
+ * @throws TypeError for a bad name or options.
+ * @throws {@link StoreError} `STORE_LOCKED` when another tab or worker holds it, `STORE_CORRUPTION`
+ *   for damage that is not a torn tail, `STORE_UNSUPPORTED` without OPFS sync access handles.
+ */
+export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<Store> {
+  assertName(name);
+  const durability = options.durability ?? 'strict';
+  if (durability !== 'strict' && durability !== 'relaxed') throw new TypeError("durability must be 'strict' or 'relaxed'");
+  if (options.compactThresholdBytes !== undefined && !(Number.isInteger(options.compactThresholdBytes) && options.compactThresholdBytes > 0)) {
+    throw new TypeError('compactThresholdBytes must be a positive integer');
+  }
+  installErrorTransfer();
+  const ownsWorker = !options.worker;
+  const worker = options.worker ?? defaultWorker();
+  const remote = wrap<EngineApi>(worker);
+  const dispose = () => {
+    remote[releaseProxy]();
+    if (ownsWorker) worker.terminate();
+  };
+  // A worker script that fails to load or run never answers: turn its error event into a rejection.
+  const failed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      reject(new StoreError('STORE_WORKER_LOST', `the Walden worker failed: ${event.message || 'it could not be loaded'}`));
+    }, { once: true });
+  });
+  try {
+    await Promise.race([remote.open(name, { durability, ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}) }), failed]);
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return new Store(name, durability, remote, dispose);
+}
+
+/**
+ * Delete the store `name`: its OPFS directory and its catalog rows.
+ *
+ * @throws {@link StoreError} `STORE_LOCKED` while it is open anywhere.
+ */
+export async function deleteStore(name: string): Promise<void> {
+  assertName(name);
+  await navigator.locks.request(`walden:${name}`, { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open; close it first`);
+    const root = await navigator.storage.getDirectory();
+    try {
+      const walden = await root.getDirectoryHandle('walden');
+      await walden.removeEntry(name, { recursive: true });
+    } catch (error) {
+      if ((error as DOMException).name !== 'NotFoundError') throw error;
+    }
+    await deleteCatalogRows(name);
+  });
+}
+
+async function deleteCatalogRows(name: string): Promise<void> {
+  const catalog = new IdbCatalog(await openCatalogDb());
+  try {
+    await catalog.deleteStore(name);
+  } finally {
+    catalog.close();
+  }
+}

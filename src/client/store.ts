@@ -1,0 +1,180 @@
+/**
+ * `Store`, the page-side facade over the worker's {@link EngineApi}: it checks arguments,
+ * encodes values, and sends the writes made in one tick as one message (one commit group).
+ */
+import type { Remote } from 'comlink';
+import { StoreError } from '../errors.js';
+import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo } from '../protocol.js';
+import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js';
+
+/** One operation of {@link Store.batch}. */
+export type BatchOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+
+/** Entries per scan round trip. */
+export const SCAN_PAGE_ENTRIES = 512;
+
+interface PendingWrite {
+  ops: EncodedOp[];
+  resolve: (seq: number) => void;
+  reject: (error: unknown) => void;
+}
+
+const SCAN_KEYS = ['prefix', 'gt', 'gte', 'lt', 'lte'] as const;
+
+function checkRange(range: ScanRange): void {
+  if (typeof range !== 'object' || range === null) throw new TypeError('scan range must be an object');
+  for (const k of SCAN_KEYS) if (range[k] !== undefined && typeof range[k] !== 'string') throw new TypeError(`scan ${k} must be a string`);
+  if (range.limit !== undefined && !(Number.isInteger(range.limit) && range.limit >= 0)) throw new TypeError('scan limit must be a non-negative integer');
+}
+
+/** An open store. Get one from `openStore`. */
+export class Store {
+  readonly #remote: Remote<EngineApi>;
+  readonly #onClose: () => void;
+  #pending: PendingWrite[] = [];
+  #closed = false;
+
+  /** @internal Use `openStore`. */
+  constructor(
+    /** The store's name. */
+    readonly name: string,
+    /** How writes are acknowledged. */
+    readonly durability: Durability,
+    remote: Remote<EngineApi>,
+    onClose: () => void,
+  ) {
+    this.#remote = remote;
+    this.#onClose = onClose;
+  }
+
+  /**
+   * Store `value` under `key` and resolve once the record is durable.
+   *
+   * @returns The record's sequence number.
+   * @throws TypeError for a bad key or an unstorable value (nothing is written).
+   * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED`, `STORE_IO_ERROR`, `STORE_CLOSED`.
+   */
+  put(key: string, value: unknown): Promise<number> {
+    assertKey(key);
+    return this.#enqueue([{ type: 'put', key, value: encodeValue(value) }]);
+  }
+
+  /**
+   * Delete `key` (also when absent: it is still one record) and resolve once durable.
+   *
+   * @returns The record's sequence number.
+   */
+  delete(key: string): Promise<number> {
+    assertKey(key);
+    return this.#enqueue([{ type: 'del', key }]);
+  }
+
+  /**
+   * Apply puts and deletes atomically, as one record: after any crash, all or none are visible.
+   *
+   * @returns The batch's single sequence number.
+   * @throws TypeError for an empty batch or any bad operation (nothing is written).
+   */
+  batch(ops: readonly BatchOp[]): Promise<number> {
+    if (!Array.isArray(ops)) throw new TypeError('batch takes an array of operations');
+    if (ops.length === 0) throw new TypeError('batch must not be empty');
+    let bytes = 0;
+    const encoded = ops.map((op, i): EncodedOp => {
+      if (typeof op !== 'object' || op === null) throw new TypeError(`batch[${i}] must be an object`);
+      assertKey(op.key, `batch[${i}].key`);
+      if (op.type === 'del') return { type: 'del', key: op.key };
+      if (op.type !== 'put') throw new TypeError(`batch[${i}].type must be 'put' or 'del'`);
+      const value = encodeValue(op.value);
+      bytes += value.byteLength;
+      return { type: 'put', key: op.key, value };
+    });
+    if (bytes > MAX_BATCH_BYTES) throw new TypeError(`batch values total ${bytes} bytes; the limit is ${MAX_BATCH_BYTES}`);
+    return this.#enqueue(encoded);
+  }
+
+  /** The value stored under `key`, or undefined. */
+  async get(key: string): Promise<unknown> {
+    assertKey(key);
+    this.#sendPending();
+    const bytes = await this.#call(() => this.#remote.get(key));
+    return bytes === undefined ? undefined : decodeValue(bytes);
+  }
+
+  /** The values of `keys` in order (undefined where absent), in one round trip. */
+  async getMany(keys: readonly string[]): Promise<unknown[]> {
+    if (!Array.isArray(keys)) throw new TypeError('getMany takes an array of keys');
+    keys.forEach((key, i) => assertKey(key, `keys[${i}]`));
+    this.#sendPending();
+    const values = await this.#call(() => this.#remote.getMany([...keys]));
+    return values.map((bytes) => (bytes === undefined ? undefined : decodeValue(bytes)));
+  }
+
+  /**
+   * Iterate `[key, value]` pairs in key order (JavaScript string order), or reversed.
+   * `prefix` and the bounds intersect; `limit` counts in iteration order. Fetched in pages.
+   */
+  async *scan(range: ScanRange = {}): AsyncGenerator<[string, unknown]> {
+    checkRange(range);
+    this.#sendPending();
+    let remaining = range.limit ?? Number.POSITIVE_INFINITY;
+    let cursor: ScanRange = { ...range };
+    while (remaining > 0) {
+      const request: ScanRange = { ...cursor, limit: Math.min(remaining, SCAN_PAGE_ENTRIES) };
+      const { entries } = await this.#call(() => this.#remote.scan(request, SCAN_PAGE_ENTRIES));
+      for (const [key, bytes] of entries) yield [key, decodeValue(bytes)];
+      remaining -= entries.length;
+      const last = entries[entries.length - 1];
+      if (!last || entries.length < Math.min(remaining + entries.length, SCAN_PAGE_ENTRIES)) return;
+      // Continue after the last key seen; the other bounds stay.
+      cursor = range.reverse ? { ...cursor, lt: last[0], lte: undefined } : { ...cursor, gt: last[0], gte: undefined };
+    }
+  }
+
+  /** Write a snapshot now (writes continue meanwhile) and retire what it makes redundant. */
+  compact(): Promise<void> {
+    this.#sendPending();
+    return this.#call(() => this.#remote.compact());
+  }
+
+  /** The store's counters and the last recovery report. */
+  info(): Promise<StoreInfo> {
+    this.#sendPending();
+    return this.#call(() => this.#remote.info());
+  }
+
+  /** Wait for pending writes, release the files and the lock, and stop the worker (if Walden started it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#sendPending();
+    this.#closed = true;
+    try {
+      await this.#remote.close();
+    } finally {
+      this.#onClose();
+    }
+  }
+
+  #enqueue(ops: EncodedOp[]): Promise<number> {
+    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`));
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) queueMicrotask(() => this.#sendPending());
+      this.#pending.push({ ops, resolve, reject });
+    });
+  }
+
+  /** Send the writes of this tick as one commit group (before any read, so reads see them). */
+  #sendPending(): void {
+    if (this.#pending.length === 0) return;
+    const group = this.#pending;
+    this.#pending = [];
+    this.#remote.commit(group.map((w) => w.ops)).then(
+      (seqs) => group.forEach((w, i) => w.resolve(seqs[i]!)),
+      (error: unknown) => group.forEach((w) => w.reject(error)),
+    );
+  }
+
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`));
+    return call();
+  }
+}

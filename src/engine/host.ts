@@ -1,0 +1,96 @@
+/**
+ * The worker side of the Comlink interface: takes the store's Web Lock, opens OPFS and the
+ * IndexedDB catalog, and hands calls to the {@link Engine}. Wiring only.
+ */
+import { transfer } from 'comlink';
+import { StoreError } from '../errors.js';
+import type { EncodedOp, EngineApi, EngineOpenOptions, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
+import { Engine } from './engine.js';
+import { openOpfsDirectory } from './opfs.js';
+
+/** The Web Lock a store's owner holds: `walden:<name>`. */
+export function lockName(store: string): string {
+  return `walden:${store}`;
+}
+
+/** Take the lock without waiting; resolves with its release function, or undefined if it is held. */
+function tryLock(name: string): Promise<(() => void) | undefined> {
+  return new Promise((resolve, reject) => {
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(undefined);
+          return undefined;
+        }
+        return new Promise<void>((release) => resolve(() => release()));
+      })
+      .catch(reject);
+  });
+}
+
+const buffersOf = (values: (Uint8Array | undefined)[]) => values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer);
+
+/** Build the object `worker.ts` exposes: one store per worker. */
+export function createEngineHost(): EngineApi {
+  let engine: Engine | undefined;
+  let catalog: IdbCatalog | undefined;
+  let release: (() => void) | undefined;
+  let opening = false;
+
+  const open = () => {
+    if (!engine) throw new StoreError('STORE_CLOSED', 'the store is not open');
+    return engine;
+  };
+
+  return {
+    async open(name: string, options: EngineOpenOptions): Promise<StoreInfo> {
+      if (engine || opening) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
+      opening = true;
+      try {
+        release = await tryLock(lockName(name));
+        if (!release) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open in another tab or worker`);
+        const dir = await openOpfsDirectory(name);
+        catalog = new IdbCatalog(await openCatalogDb());
+        engine = await Engine.open(dir, catalog, name, {
+          durability: options.durability,
+          ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
+          onBackgroundError: (error) => console.error('walden: background compaction failed', error),
+        });
+        return engine.info();
+      } catch (error) {
+        catalog?.close();
+        release?.();
+        catalog = undefined;
+        release = undefined;
+        throw error;
+      } finally {
+        opening = false;
+      }
+    },
+    commit: (writes: EncodedOp[][]) => open().commit(writes),
+    get(key: string) {
+      const value = open().get(key);
+      return value ? transfer(value, [value.buffer as ArrayBuffer]) : undefined;
+    },
+    getMany(keys: string[]) {
+      const values = open().getMany(keys);
+      return transfer(values, buffersOf(values));
+    },
+    scan(range: ScanRange, pageSize: number): ScanPage {
+      const page = open().scan(range, pageSize);
+      return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
+    },
+    compact: () => open().compact(),
+    info: () => open().info(),
+    async close() {
+      const current = engine;
+      engine = undefined;
+      await current?.close();
+      catalog?.close();
+      release?.();
+      catalog = undefined;
+      release = undefined;
+    },
+  };
+}

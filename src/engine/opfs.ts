@@ -1,0 +1,78 @@
+/**
+ * The OPFS {@link Directory}: the only place that calls `createSyncAccessHandle`.
+ * Runs in a dedicated worker (sync access handles exist nowhere else).
+ */
+import { StoreError } from '../errors.js';
+import type { Directory, FileLike } from './files.js';
+
+/** Attempts and delay when a handle is still held by a context that is going away. */
+const LOCKED_RETRIES = 20;
+const LOCKED_RETRY_MS = 25;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Open (creating) the OPFS directory `walden/<name>/`.
+ *
+ * @throws {@link StoreError} `STORE_UNSUPPORTED` when OPFS sync access handles are missing.
+ */
+export async function openOpfsDirectory(name: string): Promise<OpfsDirectory> {
+  if (typeof navigator === 'undefined' || !navigator.storage?.getDirectory || typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) {
+    throw new StoreError('STORE_UNSUPPORTED', 'this context has no OPFS sync access handles (a dedicated worker in a secure context is needed)');
+  }
+  const root = await navigator.storage.getDirectory();
+  const walden = await root.getDirectoryHandle('walden', { create: true });
+  return new OpfsDirectory(await walden.getDirectoryHandle(name, { create: true }));
+}
+
+/** A store's OPFS directory, seen through the engine's {@link Directory} interface. */
+export class OpfsDirectory implements Directory {
+  /** @param handle The store's directory handle. */
+  constructor(readonly handle: FileSystemDirectoryHandle) {}
+
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    // `keys()` is in every engine that has sync access handles; lib.dom lacks it in some versions.
+    for await (const name of (this.handle as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    return names.sort();
+  }
+
+  async open(name: string, options: { create?: boolean } = {}): Promise<FileLike> {
+    const file = await this.handle.getFileHandle(name, { create: options.create ?? false });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await file.createSyncAccessHandle();
+      } catch (error) {
+        // A crashed or closing holder releases its handle within milliseconds: retry briefly.
+        if ((error as DOMException).name !== 'NoModificationAllowedError' || attempt >= LOCKED_RETRIES) throw error;
+        await sleep(LOCKED_RETRY_MS);
+      }
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.handle.removeEntry(name);
+    } catch (error) {
+      if ((error as DOMException).name !== 'NotFoundError') throw error;
+    }
+  }
+}
+
+/**
+ * Remove the whole OPFS directory of a store (used by `deleteStore`).
+ */
+export async function removeOpfsDirectory(name: string): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  let walden: FileSystemDirectoryHandle;
+  try {
+    walden = await root.getDirectoryHandle('walden');
+  } catch {
+    return;
+  }
+  try {
+    await walden.removeEntry(name, { recursive: true });
+  } catch (error) {
+    if ((error as DOMException).name !== 'NotFoundError') throw error;
+  }
+}

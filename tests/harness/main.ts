@@ -1,0 +1,106 @@
+/**
+ * The page Playwright drives: it puts Walden and a few self-contained helpers on `window`,
+ * so specs call them through `page.evaluate`.
+ */
+import { deleteStore, openStore, StoreError, type OpenStoreOptions, type Store } from '../../src/index.js';
+import WaldenWorker from '../../src/worker.ts?worker';
+
+/** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
+interface Writer {
+  acked: number;
+  running: boolean;
+  error: string | undefined;
+  done: Promise<void>;
+}
+
+function valueFor(round: number, i: number) {
+  return { round, i, at: new Date(1_700_000_000_000 + i), tags: new Set(['a', `t${i % 7}`]), pad: 'x'.repeat(i % 200) };
+}
+
+const harness = {
+  StoreError,
+  openStore,
+  deleteStore,
+  store: undefined as Store | undefined,
+  worker: undefined as Worker | undefined,
+  writer: undefined as Writer | undefined,
+  valueFor,
+  newWorker: () => new WaldenWorker(),
+
+  /** Open `name` with a worker the harness owns (so a test can terminate it). */
+  async open(name: string, options: OpenStoreOptions = {}) {
+    harness.worker = new WaldenWorker();
+    harness.store = await openStore(name, { ...options, worker: harness.worker });
+    return harness.store.info();
+  },
+
+  /**
+   * Write round `round` until stopped: mostly single puts, every 10th a two-key batch,
+   * with `concurrency` writers sharing the counter (group commit).
+   */
+  startWriter(round: number, concurrency = 1) {
+    const store = harness.store!;
+    let next = 0;
+    const writer: Writer = { acked: 0, running: true, error: undefined, done: Promise.resolve() };
+    const done = new Set<number>();
+    const one = async () => {
+      while (writer.running) {
+        const i = next++;
+        if (i % 10 === 9) {
+          await store.batch([
+            { type: 'put', key: `r${round}:${i}:a`, value: valueFor(round, i) },
+            { type: 'put', key: `r${round}:${i}:b`, value: valueFor(round, i) },
+          ]);
+        } else {
+          await store.put(`r${round}:${i}`, valueFor(round, i));
+        }
+        done.add(i);
+        while (done.has(writer.acked)) done.delete(writer.acked++);
+      }
+    };
+    writer.done = Promise.all(Array.from({ length: concurrency }, one)).then(
+      () => {},
+      (error: unknown) => {
+        writer.error = String(error);
+      },
+    );
+    harness.writer = writer;
+  },
+
+  /**
+   * Check round `round` after a crash: the present indexes form a prefix of at least `acked`,
+   * every value is exact and every batch is whole. Returns the prefix length.
+   */
+  async verifyRound(round: number, acked: number) {
+    const store = harness.store!;
+    const present = new Map<string, unknown>();
+    for await (const [key, value] of store.scan({ prefix: `r${round}:` })) present.set(key, value);
+    let n = 0;
+    for (;;) {
+      const single = present.get(`r${round}:${n}`);
+      const a = present.get(`r${round}:${n}:a`);
+      const b = present.get(`r${round}:${n}:b`);
+      if (n % 10 === 9 ? a === undefined && b === undefined : single === undefined) break;
+      if (n % 10 === 9 && (a === undefined || b === undefined)) throw new Error(`round ${round}: batch ${n} is half there`);
+      const expected = JSON.stringify(valueFor(round, n), (_k, v) => (v instanceof Set ? [...v] : v));
+      for (const got of n % 10 === 9 ? [a, b] : [single]) {
+        const actual = JSON.stringify(got, (_k, v) => (v instanceof Set ? [...v] : v));
+        if (actual !== expected || !((got as { at: unknown }).at instanceof Date)) throw new Error(`round ${round}: value ${n} differs: ${actual}`);
+      }
+      n++;
+    }
+    const records = n + 0;
+    const keys = n + Math.floor(n / 10);
+    if (present.size !== keys) throw new Error(`round ${round}: ${present.size} keys present but the prefix has ${keys} (a hole or an invented key)`);
+    if (n < acked) throw new Error(`round ${round}: only ${n} records survived but ${acked} were acknowledged`);
+    return records;
+  },
+};
+
+declare global {
+  interface Window {
+    harness: typeof harness;
+  }
+}
+window.harness = harness;
+document.getElementById('status')!.textContent = 'ready';
