@@ -10,6 +10,7 @@ export default defineConfig({
   fullyParallel: true,
   retries: 0,
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  outputDir: 'test-results/e2e',
   webServer: {
     command: 'npx vite --config tests/harness/vite.config.ts',
     url: 'http://127.0.0.1:47123/tests/harness/index.html',

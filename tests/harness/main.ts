@@ -29,9 +29,18 @@ const harness = {
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */
   async open(name: string, options: OpenStoreOptions = {}) {
-    harness.worker = new WaldenWorker();
-    harness.store = await openStore(name, { ...options, worker: harness.worker });
-    return harness.store.info();
+    // After a crash the dead holder's lock is released within milliseconds; allow for that.
+    for (let attempt = 0; ; attempt++) {
+      harness.worker = new WaldenWorker();
+      try {
+        harness.store = await openStore(name, { ...options, worker: harness.worker });
+        return harness.store.info();
+      } catch (error) {
+        harness.worker.terminate();
+        if ((error as StoreError).code !== 'STORE_LOCKED' || attempt >= 40) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   },
 
   /**

@@ -1,0 +1,51 @@
+// `npm test`: unit tests (Vitest, Node) then browser tests (Playwright, real Chromium), and one
+// summary line `walden: N passed, N failed`. Exits non-zero if anything failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { findChromium, NO_CHROMIUM_HINT } from './chromium.mjs';
+
+const RESULTS = 'test-results';
+rmSync(RESULTS, { recursive: true, force: true });
+mkdirSync(RESULTS, { recursive: true });
+
+const chromium = await findChromium();
+if (!chromium) {
+  console.error(NO_CHROMIUM_HINT);
+  console.log('walden: 0 passed, 1 failed');
+  process.exit(1);
+}
+
+function run(command, args, env = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status ?? 1;
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+let passed = 0;
+let failed = 0;
+
+const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${RESULTS}/unit.json`]);
+const unit = readJson(`${RESULTS}/unit.json`);
+if (unit) {
+  passed += unit.numPassedTests;
+  failed += unit.numFailedTests + (unit.numTotalTestSuites > 0 && unitStatus !== 0 && unit.numFailedTests === 0 ? 1 : 0);
+} else failed += 1;
+
+console.log(`walden: browser tests with ${chromium}`);
+const e2eStatus = run('npx', ['playwright', 'test'], { WALDEN_CHROMIUM: chromium });
+const e2e = readJson(`${RESULTS}/e2e.json`);
+if (e2e) {
+  passed += e2e.stats.expected + e2e.stats.flaky;
+  failed += e2e.stats.unexpected + (e2eStatus !== 0 && e2e.stats.unexpected === 0 ? 1 : 0);
+} else failed += 1;
+
+if (!existsSync(`${RESULTS}/e2e.json`)) console.error('walden: the browser tests wrote no report');
+console.log(`walden: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

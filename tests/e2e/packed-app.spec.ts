@@ -1,0 +1,68 @@
+/**
+ * The way users get Walden: `npm pack`, install the tarball into a Vite app, build it, and run it
+ * with the default worker (`openStore(name)` with no options) against dist/ through the exports map.
+ */
+import { expect, test } from '@playwright/test';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Profile } from './support/browser.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const WORK = join(ROOT, 'tests/.app-work');
+const APP_URL = 'http://127.0.0.1:47124/';
+
+let preview: ChildProcess | undefined;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  test.setTimeout(300_000);
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  const sh = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  sh('npm', ['run', 'build'], ROOT);
+  sh('npm', ['pack', '--silent', '--pack-destination', WORK], ROOT);
+  const tarball = readdirSync(WORK).find((f) => f.endsWith('.tgz'))!;
+  const app = join(WORK, 'app');
+  cpSync(join(ROOT, 'tests/app'), app, { recursive: true });
+  sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(WORK, tarball)], app);
+  // Vite itself resolves from the repository's node_modules (a parent directory).
+  sh(join(ROOT, 'node_modules/.bin/vite'), ['build'], app);
+  preview = spawn(join(ROOT, 'node_modules/.bin/vite'), ['preview'], { cwd: app, stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(APP_URL)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('vite preview did not start');
+});
+
+test.afterAll(() => {
+  preview?.kill();
+});
+
+test('a Vite app built from the packed package works with the default worker and persists', async () => {
+  const profile = new Profile();
+  try {
+    const context = await profile.launch();
+    const visit = async () => {
+      const page = await context.newPage();
+      await page.goto(APP_URL);
+      await page.waitForFunction(() => document.getElementById('result')?.textContent !== 'loading');
+      const text = (await page.textContent('#result'))!;
+      await page.close();
+      return text;
+    };
+    const first = JSON.parse(await visit());
+    expect(first).toEqual({ visits: 1, seq: 1, keys: 1, lockedCode: 'STORE_LOCKED' });
+    const second = JSON.parse(await visit());
+    expect(second).toEqual({ visits: 2, seq: 2, keys: 1, lockedCode: 'STORE_LOCKED' });
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
