@@ -197,10 +197,15 @@ export class Engine {
    */
   compact(): Promise<void> {
     this.#checkWritable();
-    this.#compaction ??= this.#compact().finally(() => {
-      this.#compaction = undefined;
+    const running = this.#compaction;
+    // A compaction already running may have frozen the index before this call's writes: the
+    // caller is promised a snapshot of everything committed so far, so queue one after it.
+    const next = (running ? running.catch(() => {}) : Promise.resolve()).then(() => this.#compact());
+    const tracked = next.finally(() => {
+      if (this.#compaction === tracked) this.#compaction = undefined;
     });
-    return this.#compaction;
+    this.#compaction = tracked;
+    return tracked;
   }
 
   #maybeCompact(): void {
@@ -214,6 +219,7 @@ export class Engine {
   }
 
   async #compact(): Promise<void> {
+    if (this.#closed) return;
     const seq = this.#seq;
     if (seq === (this.#base?.seq ?? 0)) return;
     // 1. Freeze the index at `seq` and start a new segment at seq + 1; writes continue there.

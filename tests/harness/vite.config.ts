@@ -7,5 +7,6 @@ export default defineConfig({
   root: new URL('../..', import.meta.url).pathname,
   server: { host: '127.0.0.1', port: HARNESS_PORT, strictPort: true, hmr: false },
   worker: { format: 'es' },
+  optimizeDeps: { entries: ['tests/harness/index.html'] },
   logLevel: 'warn',
 });

@@ -58,4 +58,15 @@ describe('Engine', () => {
     expect(keys({ lte: 'b:1', reverse: true })).toEqual(['b:1', 'a']);
     expect(keys({ limit: 0 })).toEqual([]);
   });
+
+  it('compact() called during a running compaction covers the writes made before it', async () => {
+    const m = machine();
+    const engine = await openEngine(m, { sliceMs: 0, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) });
+    for (let i = 0; i < 50; i++) await engine.commit([[put(`k${i}`, 'v')]]);
+    const first = engine.compact();
+    await engine.commit([[put('late', 'x')]]);
+    const second = engine.compact();
+    await Promise.all([first, second]);
+    expect(engine.info()).toMatchObject({ seq: 51, snapshotSeq: 51 });
+  });
 });

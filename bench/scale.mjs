@@ -1,0 +1,61 @@
+// Scale probe: write 1,000,000 keys (100-byte values), then open the store in a fresh worker
+// and report open time and the worker's heap. Usage: node bench/scale.mjs [keys]
+import { chromium } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'vite';
+import { findChromium } from '../scripts/chromium.mjs';
+import { workerHeaps } from './worker-heap.mjs';
+
+const KEYS = Number(process.argv[2] ?? 1_000_000);
+const server = await createServer({ configFile: 'tests/harness/vite.config.ts' });
+await server.listen();
+const profileDir = mkdtempSync(join(tmpdir(), 'walden-scale-'));
+const context = await chromium.launchPersistentContext(profileDir, {
+  executablePath: await findChromium(),
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await context.newPage();
+  await page.goto('http://127.0.0.1:47123/tests/harness/index.html');
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+  const load = await page.evaluate(async (keys) => {
+    await window.harness.open('scale');
+    const store = window.harness.store;
+    const value = 'v'.repeat(96);
+    const started = performance.now();
+    for (let i = 0; i < keys; i += 1000) {
+      const ops = [];
+      for (let j = i; j < Math.min(keys, i + 1000); j++) ops.push({ type: 'put', key: `key:${String(j).padStart(8, '0')}`, value });
+      await store.batch(ops);
+    }
+    await store.compact();
+    const info = await store.info();
+    await store.close();
+    window.harness.worker.terminate();
+    return { loadMs: performance.now() - started, info };
+  }, KEYS);
+  const reopen = await page.evaluate(async () => {
+    const started = performance.now();
+    const info = await window.harness.open('scale');
+    const first = await window.harness.store.get('key:00000000');
+    return { openToFirstValueMs: performance.now() - started, info, first: typeof first };
+  });
+  const heaps = await workerHeaps(context);
+  const result = {
+    keys: KEYS,
+    loadSeconds: +(load.loadMs / 1000).toFixed(1),
+    workerOpenMs: Math.round(reopen.info.openMs),
+    openToFirstValueMs: Math.round(reopen.openToFirstValueMs),
+    workerHeapMB: heaps.map((h) => +(h.usedBytes / 1e6).toFixed(1)),
+    walBytes: reopen.info.walBytes,
+    snapshotSeq: reopen.info.snapshotSeq,
+  };
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  await context.close();
+  await server.close();
+  rmSync(profileDir, { recursive: true, force: true });
+}

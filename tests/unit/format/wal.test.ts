@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { decodeOps, decodeRecord, decodeSegmentHeader, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../../../src/format/wal.js';
+import { decodeSnapshotIndex, decodeSnapshotLayout, SnapshotEncoder } from '../../../src/format/snapshot.js';
+import { crc32c } from '../../../src/format/crc32c.js';
+
+const bytes = (hex: string) => Uint8Array.from(hex.trim().split(/\s+/).map((h) => Number.parseInt(h, 16)));
+
+// The worked example of docs/format.md, byte for byte.
+const GOLDEN_SEGMENT = bytes(`
+  57 41 4c 44 4e 57 41 4c 01 00 00 00 01 00 00 00 00 00 00 00 56 17 ec 9b
+  a6 6d 34 48 0f 00 00 00 01 00 00 00 00 00 00 00 01 01 00 00 00 01 01 00 00 00 61 01 00 00 00 01
+  9c d9 f2 6c 15 00 00 00 02 00 00 00 00 00 00 00 01 02 00 00 00 01 01 00 00 00 62 01 00 00 00 02 02 01 00 00 00 61`);
+const GOLDEN_SNAPSHOT = bytes(`
+  57 41 4c 44 4e 53 4e 50 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
+  02
+  01 00 00 00 01 00 00 00 18 00 00 00 00 00 00 00 a6 23 46 b3 02 00 00 00 00 00 00 00 62
+  19 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 ea 11 2f 54 ea 31 a3 04 57 41 4c 44 4e 45 4e 44`);
+
+describe('CRC-32C', () => {
+  it('matches the standard check value', () => {
+    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+  });
+});
+
+describe('WAL format (docs/format.md)', () => {
+  it('encodes the worked example exactly', () => {
+    const { bytes: records } = encodeRecords([
+      { seq: 1, ops: [{ type: 'put', key: 'a', value: Uint8Array.of(1) }] },
+      { seq: 2, ops: [{ type: 'put', key: 'b', value: Uint8Array.of(2) }, { type: 'del', key: 'a' }] },
+    ]);
+    const segment = new Uint8Array([...encodeSegmentHeader(1), ...records]);
+    expect([...segment]).toEqual([...GOLDEN_SEGMENT]);
+  });
+
+  it('decodes the worked example, zero fill as the end', () => {
+    const file = new Uint8Array(GOLDEN_SEGMENT.byteLength + 100);
+    file.set(GOLDEN_SEGMENT);
+    expect(decodeSegmentHeader(file)).toEqual({ kind: 'header', firstSeq: 1 });
+    const first = decodeRecord(file, WAL_HEADER_BYTES);
+    expect(first).toMatchObject({ kind: 'record', seq: 1, type: 1, next: 56 });
+    const second = decodeRecord(file, 56);
+    expect(second).toMatchObject({ kind: 'record', seq: 2, next: 94 });
+    if (second.kind !== 'record') throw new Error();
+    expect(decodeOps(file, second.payloadStart, second.payloadEnd)).toEqual([
+      { type: 'put', key: 'b', valueStart: 87, valueLength: 1 },
+      { type: 'del', key: 'a' },
+    ]);
+    expect(decodeRecord(file, 94)).toEqual({ kind: 'end' });
+  });
+
+  it('calls a truncated or flipped record torn, never a record', () => {
+    for (let cut = 25; cut < 56; cut++) expect(decodeRecord(GOLDEN_SEGMENT.subarray(0, cut), 24).kind).toBe('torn');
+    for (let i = 24; i < 56; i++) {
+      const damaged = GOLDEN_SEGMENT.slice();
+      damaged[i]! ^= 0x04;
+      expect(decodeRecord(damaged, 24).kind).toBe('torn');
+    }
+  });
+
+  it('tells foreign, damaged and newer headers apart', () => {
+    const header = encodeSegmentHeader(7);
+    expect(decodeSegmentHeader(header.subarray(0, 10))).toEqual({ kind: 'torn' });
+    expect(decodeSegmentHeader(new Uint8Array(24))).toEqual({ kind: 'torn' });
+    const foreign = header.slice();
+    foreign[0] = 0x53;
+    expect(decodeSegmentHeader(foreign)).toEqual({ kind: 'foreign' });
+    const damaged = header.slice();
+    damaged[13]! ^= 1;
+    expect(decodeSegmentHeader(damaged)).toEqual({ kind: 'damaged' });
+    const newer = header.slice();
+    newer[8] = 2;
+    new DataView(newer.buffer).setUint32(20, crc32c(newer.subarray(0, 20)), true);
+    expect(decodeSegmentHeader(newer)).toEqual({ kind: 'unsupported', version: 2 });
+  });
+});
+
+describe('snapshot format (docs/format.md)', () => {
+  it('encodes the worked example exactly and decodes it', () => {
+    const encoder = new SnapshotEncoder(2);
+    const file = new Uint8Array([...encoder.header(), ...encoder.value('b', Uint8Array.of(2), 2), ...encoder.finish()]);
+    expect([...file]).toEqual([...GOLDEN_SNAPSHOT]);
+    expect(encoder.checksum).toBe(0x04a331ea);
+    const layout = decodeSnapshotLayout(file.subarray(0, 24), file.subarray(file.byteLength - 32), file.byteLength);
+    expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x542f11ea, fileCrc: 0x04a331ea });
+    if (typeof layout === 'string') throw new Error();
+    expect(decodeSnapshotIndex(file.subarray(0, 24), file.subarray(25, file.byteLength - 16), layout)).toEqual([{ key: 'b', valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2 }]);
+  });
+});
