@@ -31,6 +31,13 @@ function readJson(path) {
 let passed = 0;
 let failed = 0;
 
+// The types are part of the contract (the page, worker and test code compile separately).
+if (run('npm', ['run', '--silent', 'typecheck']) === 0) passed += 1;
+else {
+  console.error('walden: typecheck failed');
+  failed += 1;
+}
+
 const unitStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${RESULTS}/unit.json`]);
 const unit = readJson(`${RESULTS}/unit.json`);
 if (unit) {

@@ -142,7 +142,7 @@ test('bad input is a TypeError and writes nothing', async ({ harness }, info) =>
       ['batch with unclonable', () => store.batch!([{ type: 'put', key: 'ok', value: 1 }, { type: 'put', key: 'x', value: () => 1 }])],
       ['get non-string', () => store.get!(null)],
       ['getMany non-array', () => store.getMany!('a')],
-      ['scan bad limit', () => store.scan!({ limit: -1 }).next()],
+      ['scan bad limit', () => (store.scan as unknown as (r: object) => AsyncGenerator).call(store, { limit: -1 }).next()],
     ];
     const out: Record<string, string> = {};
     for (const [label, attempt] of attempts) {

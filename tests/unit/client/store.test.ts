@@ -60,7 +60,8 @@ describe('value codec', () => {
     const value = { m: new Map<unknown, unknown>([[1, { x: new Set([2n]) }]]), d: new Date(5), r: /x/y, t: new Int16Array([-3]), u: undefined };
     const bytes = encodeValue(value);
     // A fresh module instance (no shared encoder state) decodes the same bytes.
-    const fresh = await import('../../../src/client/codec.js?fresh');
+    // @ts-expect-error: a query string makes Vitest load a second, independent module instance.
+    const fresh = (await import('../../../src/client/codec.js?fresh')) as typeof import('../../../src/client/codec.js');
     expect(fresh.decodeValue(bytes)).toEqual(value);
     expect(decodeValue(bytes)).toEqual(value);
   });

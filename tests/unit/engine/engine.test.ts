@@ -69,4 +69,42 @@ describe('Engine', () => {
     await Promise.all([first, second]);
     expect(engine.info()).toMatchObject({ seq: 51, snapshotSeq: 51 });
   });
+
+  it('relaxed: resolves before flush, flushes within the delay', async () => {
+    const m = machine();
+    const engine = await openEngine(m, { durability: 'relaxed', relaxedFlushDelayMs: 20 });
+    const before = m.dir.flushes;
+    await engine.commit([[put('a', '1')]]);
+    await engine.commit([[put('b', '2')]]);
+    expect(m.dir.flushes).toBe(before);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(m.dir.flushes).toBe(before + 1);
+    // Now durable: a power loss keeps both.
+    m.dir.afterCrash({ powerLoss: true });
+    const reopened = await openEngine(m);
+    expect(reopened.info().seq).toBe(2);
+  });
+
+  it('strict: one flush per commit group', async () => {
+    const m = machine();
+    const engine = await openEngine(m);
+    const before = m.dir.flushes;
+    await engine.commit([[put('a', '1')], [put('b', '2')], [del('a')]]);
+    expect(m.dir.flushes).toBe(before + 1);
+  });
+
+  it('a failed write (quota) commits nothing, leaves no partial record, and writing works again', async () => {
+    const m = machine();
+    const engine = await openEngine(m, { preallocateBytes: 0 });
+    await engine.commit([[put('a', '1')]]);
+    m.dir.quotaBytes = 100;
+    await expect(engine.commit([[put('big', 'x'.repeat(200))]])).rejects.toMatchObject({ code: 'STORE_QUOTA_EXCEEDED' });
+    expect(engine.info().seq).toBe(1);
+    expect(untext.decode(engine.get('a')!)).toBe('1');
+    m.dir.quotaBytes = undefined;
+    expect(await engine.commit([[put('b', '2')]])).toEqual([2]);
+    await engine.close();
+    const reopened = await openEngine(m);
+    expect(reopened.info()).toMatchObject({ seq: 2, keys: 2, recovery: { tornBytes: 0 } });
+  });
 });
