@@ -55,8 +55,28 @@ export interface StoreInfo {
 /** Options the page passes to the worker when opening. */
 export interface EngineOpenOptions {
   durability: Durability;
+  /** Bytes of log history kept for checkpoint streams beyond the previous generation. */
+  historyBytes?: number;
   /** Compact automatically once the log since the last snapshot exceeds this many bytes. */
   compactThresholdBytes?: number;
+}
+
+/** One committed record as the change feed carries it: its seq and the ops that passed the filter. */
+export interface EncodedChange {
+  seq: number;
+  ops: EncodedOp[];
+}
+
+/**
+ * A page of the change feed: records after the cursor (continue from `next`), or `reset` when the
+ * history is gone: the full state at `seq` follows, read through `view`.
+ */
+export type ChangePage = { kind: 'changes'; changes: EncodedChange[]; next: number } | { kind: 'reset'; seq: number; view: number };
+
+/** A page of the frozen state behind a reset; `done` on the last one. */
+export interface ResetPage {
+  entries: [string, Uint8Array][];
+  done: boolean;
 }
 
 /** One page of scan results: keys with their encoded values. */
@@ -76,6 +96,10 @@ export interface EngineApi {
   getMany(keys: string[]): (Uint8Array | undefined)[];
   /** One page of at most `pageSize` entries of `range`. */
   scan(range: ScanRange, pageSize: number): ScanPage;
+  /** Committed records after `since` that touch `range`, waiting up to `waitMs` for new ones. */
+  readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage>;
+  /** A page of the state behind a reset, after `afterKey`. */
+  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage;
   /** Write a snapshot now and retire what it makes redundant. */
   compact(): Promise<void>;
   info(): StoreInfo;

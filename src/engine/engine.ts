@@ -6,13 +6,14 @@
 import type { BTree } from './btree.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
-import { encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
+import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
 import { SnapshotEncoder } from '../format/snapshot.js';
-import type { Durability, RecoveryReport, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './files.js';
 import type { Source, ValueLocation } from './location.js';
 import { parseWalName, snapshotName, walName } from './names.js';
 import { iterateRange } from './range.js';
+import { readRecords } from './history.js';
 import { recover, type OpenSnapshot } from './recovery.js';
 import { Segment } from './segment.js';
 
@@ -24,6 +25,10 @@ export const RELAXED_FLUSH_DELAY_MS = 50;
 export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024;
 /** Snapshot writing hands the thread back to incoming calls after this long. */
 export const COMPACTION_SLICE_MS = 8;
+/** Default bytes of WAL history kept for change feeds beyond the previous generation. */
+export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
+/** A reset view nobody has read for this long is dropped (its files may then be retired). */
+export const RESET_VIEW_IDLE_MS = 60_000;
 /** Snapshot values are gathered into writes of about this size. */
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 
@@ -31,6 +36,8 @@ const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 export interface EngineOptions {
   durability: Durability;
   compactThresholdBytes?: number;
+  /** Bytes of log history kept for `watch({ since })` beyond what recovery needs (default 64 MiB). */
+  historyBytes?: number;
   preallocateBytes?: number;
   relaxedFlushDelayMs?: number;
   /** Length of one compaction time slice (default {@link COMPACTION_SLICE_MS}); 0 yields after every key. */
@@ -53,6 +60,15 @@ export class Engine {
   #seq: number;
   #base: OpenSnapshot | undefined;
   #segments: Segment[];
+  /** Older segments kept on disk but not opened yet (opened when history is read). */
+  #dormant: { name: string; firstSeq: number }[];
+  /** Called after every commit: change-feed readers waiting for new records. */
+  readonly #waiters = new Set<() => void>();
+  /** Frozen views handed to change-feed readers that were reset; they pin the files they use. */
+  readonly #resetViews = new Map<number, { index: BTree<string, ValueLocation>; seq: number; usedAt: number }>();
+  #nextViewId = 1;
+  /** Files to close once no reset view can read them. */
+  #deferredClose: FileLike[] = [];
   readonly #report: RecoveryReport;
   readonly #openMs: number;
   #closed = false;
@@ -68,6 +84,7 @@ export class Engine {
     this.#store = store;
     this.#options = {
       compactThresholdBytes: DEFAULT_COMPACT_THRESHOLD_BYTES,
+      historyBytes: DEFAULT_HISTORY_BYTES,
       preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
       relaxedFlushDelayMs: RELAXED_FLUSH_DELAY_MS,
       sliceMs: COMPACTION_SLICE_MS,
@@ -78,6 +95,7 @@ export class Engine {
     this.#seq = state.seq;
     this.#base = state.base;
     this.#segments = state.segments;
+    this.#dormant = state.dormant;
     this.#report = state.report;
     this.#openMs = openMs;
   }
@@ -89,7 +107,8 @@ export class Engine {
    */
   static async open(dir: Directory, catalog: Catalog, store: string, options: EngineOptions): Promise<Engine> {
     const started = performance.now();
-    const state = await recover(dir, catalog, store);
+    const floor = await catalog.checkpointFloor(store);
+    const state = await recover(dir, catalog, store, { keepFromSeq: (previous) => Math.min(previous, floor ?? previous) });
     const last = state.segments[state.segments.length - 1];
     if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
     return new Engine(dir, catalog, store, options, state, performance.now() - started);
@@ -110,11 +129,11 @@ export class Engine {
     this.#checkWritable();
     if (writes.length === 0) return [];
     const first = this.#seq + 1;
-    const { bytes, values } = encodeRecords(writes.map((ops, i) => ({ seq: first + i, ops })));
+    const { bytes, values, recordOffsets } = encodeRecords(writes.map((ops, i) => ({ seq: first + i, ops })));
     const segment = this.#current();
     const at = segment.end;
     try {
-      segment.append(bytes, this.#options.preallocateBytes);
+      segment.append(bytes, this.#options.preallocateBytes, recordOffsets);
       // Strict: the callers are resolved only after this flush returns.
       if (this.#options.durability === 'strict') segment.file.flush();
       else this.#scheduleFlush();
@@ -135,6 +154,7 @@ export class Engine {
       }
     }
     this.#seq += writes.length;
+    this.#wakeWaiters();
     this.#maybeCompact();
     return writes.map((_, i) => first + i);
   }
@@ -261,11 +281,10 @@ export class Engine {
     await this.#repoint(frozen, snapshot);
     const previousBase = this.#base;
     this.#base = snapshot;
-    for (const source of [previousBase, ...this.#segments.filter((s) => s.firstSeq <= seq)]) {
-      if (source) closeQuietly(source.file);
-    }
+    // The older segments stay open: they are the change feed's history until retired.
+    if (previousBase) this.#closeWhenUnpinned(previousBase.file);
     // 6. Retire one generation late: keep the previous snapshot and the log since it.
-    await this.#retire(previousBase?.seq ?? 0);
+    if (this.#resetViews.size === 0) await this.#retire(previousBase?.seq ?? 0);
   }
 
   async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number): Promise<SnapshotEncoder> {
@@ -322,9 +341,9 @@ export class Engine {
     }
   }
 
-  async #retire(keepFromSeq: number): Promise<void> {
+  async #retire(previousSeq: number): Promise<void> {
     for (const row of await this.#catalog.list(this.#store)) {
-      if (row.seq >= keepFromSeq) continue;
+      if (row.seq >= previousSeq) continue;
       // Row first, then file: a crash in between leaves an orphan file, which open removes.
       await this.#catalog.delete(this.#store, row.seq);
       await this.#dir.remove(row.file);
@@ -334,12 +353,137 @@ export class Engine {
       .map((name) => ({ name, firstSeq: parseWalName(name) }))
       .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
       .sort((a, b) => a.firstSeq - b.firstSeq);
+    const keepFromSeq = await this.#historyFloor(previousSeq, onDisk);
     for (let i = 0; i + 1 < onDisk.length; i++) {
       if (onDisk[i + 1]!.firstSeq > keepFromSeq + 1) break;
       const tracked = this.#segments.findIndex((s) => s.name === onDisk[i]!.name);
       if (tracked >= 0) closeQuietly(this.#segments.splice(tracked, 1)[0]!.file);
+      this.#dormant = this.#dormant.filter((d) => d.name !== onDisk[i]!.name);
       await this.#dir.remove(onDisk[i]!.name);
     }
+  }
+
+  /**
+   * The seq from which the log is kept: the previous generation always; further back for the
+   * slowest checkpoint stream, as long as the segments it needs fit in `historyBytes`.
+   */
+  async #historyFloor(previousSeq: number, onDisk: { name: string; firstSeq: number }[]): Promise<number> {
+    const floor = await this.#catalog.checkpointFloor(this.#store);
+    if (floor === undefined || floor >= previousSeq) return previousSeq;
+    let bytes = 0;
+    let keepFrom = previousSeq;
+    // Walk back from the previous generation, adding whole segments while the budget allows.
+    for (let i = onDisk.length - 2; i >= 0; i--) {
+      const segment = onDisk[i]!;
+      if (onDisk[i + 1]!.firstSeq > previousSeq + 1) continue;
+      const size = this.#segments.find((s) => s.name === segment.name)?.end ?? (await this.#sizeOf(segment.name));
+      if (bytes + size > this.#options.historyBytes) break;
+      bytes += size;
+      keepFrom = segment.firstSeq - 1;
+      if (keepFrom <= floor) break;
+    }
+    return Math.max(keepFrom, Math.min(floor, previousSeq));
+  }
+
+  async #sizeOf(name: string): Promise<number> {
+    const file = await this.#dir.open(name);
+    try {
+      return file.getSize();
+    } finally {
+      file.close();
+    }
+  }
+
+  #closeWhenUnpinned(file: FileLike): void {
+    if (this.#resetViews.size === 0) closeQuietly(file);
+    else this.#deferredClose.push(file);
+  }
+
+  #wakeWaiters(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Committed records after `since`, in seq order, with only the ops in `range`; records with no
+   * matching op are skipped. Waits up to `waitMs` when there is nothing new yet.
+   *
+   * @returns `changes` and `next` (the last seq examined: continue from it), or `reset` when the
+   *   history after `since` is no longer kept (or `since` is ahead of the store).
+   */
+  async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage> {
+    this.#checkOpen();
+    if (since > this.#seq || since < 0) return this.#reset();
+    if (since === this.#seq && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#waiters.delete(wake);
+          resolve();
+        }, waitMs);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#waiters.add(wake);
+      });
+      this.#checkOpen();
+    }
+    if (since === this.#seq) return { kind: 'changes', changes: [], next: since };
+    const segment = await this.#segmentHolding(since + 1);
+    if (!segment) return this.#reset();
+    return { kind: 'changes', ...readRecords(segment, since + 1, Math.min(this.#seq, segment.nextSeq - 1), range, maxRecords) };
+  }
+
+  /** The open segment that holds `seq`, opening a dormant one if needed; undefined if retired. */
+  async #segmentHolding(seq: number): Promise<Segment | undefined> {
+    const open = this.#segments.find((s) => s.firstSeq <= seq && seq < s.nextSeq);
+    if (open) return open;
+    const dormant = [...this.#dormant].reverse().find((d) => d.firstSeq <= seq);
+    if (!dormant) return undefined;
+    const segment = await openDormantSegment(this.#dir, dormant.name, dormant.firstSeq);
+    this.#dormant = this.#dormant.filter((d) => d !== dormant);
+    this.#segments.push(segment);
+    this.#segments.sort((a, b) => a.firstSeq - b.firstSeq);
+    return segment.firstSeq <= seq && seq < segment.nextSeq ? segment : undefined;
+  }
+
+  #reset(): ChangePage {
+    const id = this.#nextViewId++;
+    this.#resetViews.set(id, { index: this.#index.clone(), seq: this.#seq, usedAt: performance.now() });
+    return { kind: 'reset', seq: this.#seq, view: id };
+  }
+
+  /**
+   * One page of the frozen state behind a `reset`: keys in `range` after `afterKey`, with values.
+   * The last page (`done`) releases the view.
+   */
+  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage {
+    this.#checkOpen();
+    this.#expireResetViews();
+    const frozen = this.#resetViews.get(view);
+    if (!frozen) throw new StoreError('STORE_CLOSED', 'the reset view expired; watch again');
+    frozen.usedAt = performance.now();
+    const entries: [string, Uint8Array][] = [];
+    const pageRange = afterKey === undefined ? range : { ...range, gt: afterKey, gte: undefined };
+    for (const [key, location] of iterateRange(frozen.index, pageRange, pageSize + 1)) {
+      if (entries.length === pageSize) return { entries, done: false };
+      entries.push([key, this.#read(location, key)]);
+    }
+    this.#releaseView(view);
+    return { entries, done: true };
+  }
+
+  #expireResetViews(): void {
+    const now = performance.now();
+    for (const [id, view] of this.#resetViews) if (now - view.usedAt > RESET_VIEW_IDLE_MS) this.#releaseView(id);
+  }
+
+  #releaseView(id: number): void {
+    this.#resetViews.delete(id);
+    if (this.#resetViews.size > 0) return;
+    for (const file of this.#deferredClose) closeQuietly(file);
+    this.#deferredClose = [];
   }
 
   #current(): Segment {
@@ -380,9 +524,28 @@ export class Engine {
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushNow();
     this.#closed = true;
+    this.#wakeWaiters();
+    this.#resetViews.clear();
+    for (const file of this.#deferredClose) closeQuietly(file);
     await this.#compaction?.catch(() => {});
     for (const source of new Set<Source | undefined>([this.#base, ...this.#segments])) if (source) closeQuietly(source.file);
   }
+}
+
+/** Open a segment recovery kept without reading, and index its records. */
+async function openDormantSegment(dir: Directory, name: string, firstSeq: number): Promise<Segment> {
+  const file = await dir.open(name);
+  const bytes = readAt(file, 0, file.getSize());
+  const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+  let at = WAL_HEADER_BYTES;
+  for (let seq = firstSeq; ; seq++) {
+    const result = decodeRecord(bytes, at);
+    if (result.kind !== 'record' || result.seq !== seq) break;
+    segment.offsets.push(at);
+    at = result.next;
+  }
+  segment.end = at;
+  return segment;
 }
 
 async function createSegment(dir: Directory, firstSeq: number): Promise<Segment> {

@@ -47,6 +47,11 @@ export interface Catalog {
   put(row: SnapshotRow): Promise<void>;
   /** Delete a row; deleting a missing row is not an error. */
   delete(store: string, seq: number): Promise<void>;
+  /**
+   * The lowest seq a checkpoint stream of `store` has reached (the minimum over streams of each
+   * one's newest checkpoint), or undefined without checkpoints: history after it should be kept.
+   */
+  checkpointFloor(store: string): Promise<number | undefined>;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { transfer } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { EncodedOp, EngineApi, EngineOpenOptions, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Engine } from './engine.js';
 import { openOpfsDirectory } from './opfs.js';
@@ -55,6 +55,7 @@ export function createEngineHost(): EngineApi {
         engine = await Engine.open(dir, catalog, name, {
           durability: options.durability,
           ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
+          ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
           onBackgroundError: (error) => console.error('walden: background compaction failed', error),
         });
         return engine.info();
@@ -79,6 +80,16 @@ export function createEngineHost(): EngineApi {
     },
     scan(range: ScanRange, pageSize: number): ScanPage {
       const page = open().scan(range, pageSize);
+      return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
+    },
+    async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage> {
+      const page = await open().readChanges(since, range, maxRecords, waitMs);
+      if (page.kind === 'reset') return page;
+      const buffers = new Set(page.changes.flatMap((c) => c.ops.flatMap((op) => (op.type === 'put' ? [op.value.buffer as ArrayBuffer] : []))));
+      return transfer(page, [...buffers]);
+    },
+    readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage {
+      const page = open().readResetView(view, afterKey, range, pageSize);
       return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
     },
     compact: () => open().compact(),

@@ -184,6 +184,8 @@ export class MemoryDirectory implements Directory {
 /** An in-memory {@link Catalog}; `put` and `delete` count as fault steps of `directory`. */
 export class MemoryCatalog implements Catalog {
   readonly #rows = new Map<string, SnapshotRow>();
+  /** Per store, the seq checkpoint streams have reached (what {@link Catalog.checkpointFloor} answers). */
+  readonly floors = new Map<string, number>();
   /** @param directory Whose fault plan decides when the catalog "crashes". */
   constructor(readonly directory?: MemoryDirectory) {}
 
@@ -199,5 +201,9 @@ export class MemoryCatalog implements Catalog {
   async delete(store: string, seq: number): Promise<void> {
     this.directory?.faults.step(false);
     this.#rows.delete(`${store}\u0000${seq}`);
+  }
+
+  async checkpointFloor(store: string): Promise<number | undefined> {
+    return this.floors.get(store);
   }
 }

@@ -61,3 +61,13 @@ export function* iterateRange<V>(index: BTree<string, V>, range: ScanRange, max:
     }
   }
 }
+
+/** Whether `key` falls in `range` (its `limit` and `reverse` do not apply). */
+export function keyInRange(key: string, range: ScanRange): boolean {
+  if (range.prefix !== undefined && !key.startsWith(range.prefix)) return false;
+  if (range.gt !== undefined && !(key > range.gt)) return false;
+  if (range.gte !== undefined && !(key >= range.gte)) return false;
+  if (range.lt !== undefined && !(key < range.lt)) return false;
+  if (range.lte !== undefined && !(key <= range.lte)) return false;
+  return true;
+}

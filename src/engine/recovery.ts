@@ -42,7 +42,18 @@ export interface RecoveredState {
   base: OpenSnapshot | undefined;
   /** Replayed segments, oldest first; the last is the one to append to (may be empty). */
   segments: Segment[];
+  /** Older segments kept on disk (history and the previous generation), not opened yet. */
+  dormant: { name: string; firstSeq: number }[];
   report: RecoveryReport;
+}
+
+/** What recovery needs to know about history retention. */
+export interface RecoverOptions {
+  /**
+   * Given the seq of the previous snapshot generation, the seq from which the log must be kept
+   * (lower when checkpoint streams still need older history).
+   */
+  keepFromSeq(previousSeq: number): number;
 }
 
 /** An empty report: what a clean open returns. */
@@ -101,7 +112,7 @@ function validRecordAfter(bytes: Uint8Array, from: number, end: number, seqs: nu
  * @throws {@link StoreError} `STORE_CORRUPTION` naming file and offset for damage that is not a
  *   torn tail, `STORE_UNSUPPORTED` for files of a newer format version.
  */
-export async function recover(dir: Directory, catalog: Catalog, store: string): Promise<RecoveredState> {
+export async function recover(dir: Directory, catalog: Catalog, store: string, options: RecoverOptions): Promise<RecoveredState> {
   const report = emptyReport();
   const names = await dir.list();
   const segmentSeqs = names
@@ -187,11 +198,14 @@ export async function recover(dir: Directory, catalog: Catalog, store: string): 
   }
   let start = 0;
   for (let i = 0; i < segmentSeqs.length; i++) if (segmentSeqs[i]!.firstSeq <= baseSeq + 1) start = i;
+  const dormant: { name: string; firstSeq: number }[] = [];
   for (let i = 0; i < start; i++) {
     const next = segmentSeqs[i + 1]!;
-    if (next.firstSeq <= previousSeq + 1) {
+    if (next.firstSeq <= options.keepFromSeq(previousSeq) + 1) {
       await dir.remove(segmentSeqs[i]!.name);
       report.removedFiles.push(segmentSeqs[i]!.name);
+    } else {
+      dormant.push(segmentSeqs[i]!);
     }
   }
 
@@ -250,6 +264,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string): 
         file.close();
         throw corruption(name, at, `expected seq ${running}, found ${result.seq}`);
       }
+      segment.offsets.push(at);
       if (result.type !== RECORD_TYPE_OPS) {
         file.close();
         throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
@@ -278,5 +293,5 @@ export async function recover(dir: Directory, catalog: Catalog, store: string): 
     segments.push(segment);
     seq = running - 1;
   }
-  return { index, seq: Math.max(seq, baseSeq), base, segments, report };
+  return { index, seq: Math.max(seq, baseSeq), base, segments, dormant, report };
 }

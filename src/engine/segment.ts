@@ -5,6 +5,8 @@ import type { Source } from './location.js';
 /** A WAL segment: its file, first seq and logical end (the file may be preallocated past it). */
 export class Segment implements Source {
   #allocated: number;
+  /** Start offset of each record: `offsets[i]` holds seq `firstSeq + i`. */
+  readonly offsets: number[] = [];
 
   /**
    * @param end The logical end: where the next record goes.
@@ -22,9 +24,10 @@ export class Segment implements Source {
    * Append `bytes` at the logical end with one `write()`, growing the file first in
    * `preallocateBytes` steps (zero-filled space makes `flush()` cheaper and tails clean).
    *
+   * @param recordOffsets Where each record starts within `bytes`.
    * @returns The offset the bytes were written at.
    */
-  append(bytes: Uint8Array, preallocateBytes: number): number {
+  append(bytes: Uint8Array, preallocateBytes: number, recordOffsets: readonly number[] = []): number {
     const at = this.end;
     const needed = at + bytes.byteLength;
     if (preallocateBytes > 0 && needed > this.#allocated) {
@@ -33,13 +36,20 @@ export class Segment implements Source {
       this.#allocated = size;
     }
     writeAt(this.file, bytes, at);
+    for (const offset of recordOffsets) this.offsets.push(at + offset);
     this.end = needed;
     this.#allocated = Math.max(this.#allocated, needed);
     return at;
   }
 
+  /** The seq after this segment's last record. */
+  get nextSeq(): number {
+    return this.firstSeq + this.offsets.length;
+  }
+
   /** Undo a failed append: cut the file back to `at` so no partial record stays behind. */
   rollback(at: number): void {
+    while (this.offsets.length > 0 && this.offsets[this.offsets.length - 1]! >= at) this.offsets.pop();
     this.file.truncate(at);
     this.#allocated = at;
     this.end = at;

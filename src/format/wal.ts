@@ -86,10 +86,10 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
  * Encode records back to back into one buffer, for one `write()`.
  *
  * @param records The records, in seq order.
- * @returns The bytes, and where each put's value sits in them (for the index).
+ * @returns The bytes, where each put's value sits in them (for the index), and where each record starts.
  * @throws RangeError when one record's payload exceeds {@link MAX_RECORD_PAYLOAD_BYTES}.
  */
-export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint8Array; values: EncodedValue[] } {
+export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint8Array; values: EncodedValue[]; recordOffsets: number[] } {
   const keyBytes: Uint8Array[][] = [];
   let total = 0;
   for (const record of records) {
@@ -105,9 +105,11 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
   const bytes = new Uint8Array(total);
   const view = viewOf(bytes);
   const values: EncodedValue[] = [];
+  const recordOffsets: number[] = [];
   let at = 0;
   records.forEach((record, r) => {
     const start = at;
+    recordOffsets.push(start);
     at += RECORD_HEADER_BYTES;
     view.setUint32(at, record.ops.length, true);
     at += 4;
@@ -132,7 +134,7 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
     bytes[start + 16] = RECORD_TYPE_OPS;
     view.setUint32(start, crc32c(bytes.subarray(start + 4, at)), true);
   });
-  return { bytes, values };
+  return { bytes, values, recordOffsets };
 }
 
 /** What {@link decodeRecord} found at an offset. */

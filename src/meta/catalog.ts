@@ -1,14 +1,28 @@
 /**
- * The IndexedDB database `walden`: the snapshot catalog (the commit point of every snapshot).
- * Every write uses a `durability: 'strict'` transaction, because Chromium's `'default'` does not fsync.
+ * The IndexedDB database `walden`: the snapshot catalog (the commit point of every snapshot)
+ * and the application checkpoints. Every write uses a `durability: 'strict'` transaction,
+ * because Chromium's `'default'` does not fsync.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Catalog, SnapshotRow } from '../engine/files.js';
 
 /** Name of the IndexedDB database shared by all stores of an origin. */
 export const CATALOG_DB_NAME = 'walden';
-/** Schema version of {@link CATALOG_DB_NAME}. */
-export const CATALOG_DB_VERSION = 1;
+/** Schema version of {@link CATALOG_DB_NAME}: 1 had `snapshots`; 2 adds `checkpoints`. */
+export const CATALOG_DB_VERSION = 2;
+
+/** One saved checkpoint as IndexedDB holds it. */
+export interface CheckpointRow {
+  store: string;
+  stream: string;
+  sequence: number;
+  watermark: number;
+  eventCount: number;
+  operatorStates: Record<string, Uint8Array>;
+  sourceOffsets: Record<string, number>;
+  metadata: Record<string, string>;
+  savedAt: number;
+}
 
 /** The typed schema of the catalog database. */
 export interface CatalogSchema extends DBSchema {
@@ -17,16 +31,25 @@ export interface CatalogSchema extends DBSchema {
     value: SnapshotRow;
     indexes: { byStore: string };
   };
+  checkpoints: {
+    key: [string, string, number];
+    value: CheckpointRow;
+  };
 }
 
-/** Open the catalog database, creating its stores on first use. */
+/** Open the catalog database, creating or upgrading its object stores. */
 export function openCatalogDb(): Promise<IDBPDatabase<CatalogSchema>> {
   return openDB<CatalogSchema>(CATALOG_DB_NAME, CATALOG_DB_VERSION, {
-    upgrade(db) {
-      const snapshots = db.createObjectStore('snapshots', { keyPath: ['store', 'seq'] });
-      snapshots.createIndex('byStore', 'store');
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) db.createObjectStore('snapshots', { keyPath: ['store', 'seq'] }).createIndex('byStore', 'store');
+      if (oldVersion < 2) db.createObjectStore('checkpoints', { keyPath: ['store', 'stream', 'sequence'] });
     },
   });
+}
+
+/** Every key of `store`'s checkpoints, or of one stream of it. */
+export function checkpointRange(store: string, stream?: string): IDBKeyRange {
+  return stream === undefined ? IDBKeyRange.bound([store], [store, []]) : IDBKeyRange.bound([store, stream, Number.NEGATIVE_INFINITY], [store, stream, Number.POSITIVE_INFINITY]);
 }
 
 /** The {@link Catalog} over IndexedDB. */
@@ -49,11 +72,20 @@ export class IdbCatalog implements Catalog {
     await Promise.all([tx.store.delete([store, seq]), tx.done]);
   }
 
-  /** Delete every row of `store`. */
+  async checkpointFloor(store: string): Promise<number | undefined> {
+    const newest = new Map<string, number>();
+    for (const [, stream, sequence] of await this.db.getAllKeys('checkpoints', checkpointRange(store))) {
+      newest.set(stream, Math.max(newest.get(stream) ?? 0, sequence));
+    }
+    return newest.size === 0 ? undefined : Math.min(...newest.values());
+  }
+
+  /** Delete every snapshot row and checkpoint of `store`. */
   async deleteStore(store: string): Promise<void> {
-    const tx = this.db.transaction('snapshots', 'readwrite', { durability: 'strict' });
-    const keys = await tx.store.index('byStore').getAllKeys(store);
-    await Promise.all([...keys.map((key) => tx.store.delete(key)), tx.done]);
+    const tx = this.db.transaction(['snapshots', 'checkpoints'], 'readwrite', { durability: 'strict' });
+    const snapshots = tx.objectStore('snapshots');
+    const keys = await snapshots.index('byStore').getAllKeys(store);
+    await Promise.all([...keys.map((key) => snapshots.delete(key)), tx.objectStore('checkpoints').delete(checkpointRange(store)), tx.done]);
   }
 
   close(): void {
