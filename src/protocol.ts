@@ -98,6 +98,8 @@ export interface EngineApi {
   scan(range: ScanRange, pageSize: number): ScanPage;
   /** Committed records after `since` that touch `range`, waiting up to `waitMs` for new ones. */
   readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage>;
+  /** Make every waiting `readChanges` return now (with what there is), so stopped feeds can end. */
+  wake(): void;
   /** A page of the state behind a reset, after `afterKey`. */
   readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage;
   /** Write a snapshot now and retire what it makes redundant. */

@@ -13,6 +13,10 @@ export interface OpenStoreOptions {
   worker?: Worker;
   /** Compact automatically once the log since the last snapshot exceeds this many bytes (default 32 MiB). */
   compactThresholdBytes?: number;
+  /** Bytes of log history kept for checkpoint streams beyond the previous generation (default 64 MiB). */
+  historyBytes?: number;
+  /** Checkpoints kept per stream (default 10). */
+  maxCheckpointsPerStream?: number;
 }
 
 const NAME_PATTERN = /^[^/\\\u0000]{1,200}$/;
@@ -40,8 +44,9 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   assertName(name);
   const durability = options.durability ?? 'strict';
   if (durability !== 'strict' && durability !== 'relaxed') throw new TypeError("durability must be 'strict' or 'relaxed'");
-  if (options.compactThresholdBytes !== undefined && !(Number.isInteger(options.compactThresholdBytes) && options.compactThresholdBytes > 0)) {
-    throw new TypeError('compactThresholdBytes must be a positive integer');
+  for (const key of ['compactThresholdBytes', 'historyBytes', 'maxCheckpointsPerStream'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`${key} must be a positive integer`);
   }
   installErrorTransfer();
   const ownsWorker = !options.worker;
@@ -59,12 +64,17 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     }, { once: true });
   });
   try {
-    await Promise.race([remote.open(name, { durability, ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}) }), failed]);
+    const engineOptions = {
+      durability,
+      ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
+      ...(options.historyBytes ? { historyBytes: options.historyBytes } : {}),
+    };
+    await Promise.race([remote.open(name, engineOptions), failed]);
   } catch (error) {
     dispose();
     throw error;
   }
-  return new Store(name, durability, remote, dispose);
+  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream);
 }
 
 /**

@@ -6,6 +6,9 @@ import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
 import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo } from '../protocol.js';
 import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js';
+import { Checkpoints } from './checkpoints.js';
+import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
+import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
 
 /** One operation of {@link Store.batch}. */
 export type BatchOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
@@ -34,6 +37,9 @@ export class Store {
   #pending: PendingWrite[] = [];
   #closed = false;
 
+  /** Named checkpoint states of this store's consumers, in IndexedDB. */
+  readonly checkpoints: Checkpoints;
+
   /** @internal Use `openStore`. */
   constructor(
     /** The store's name. */
@@ -42,9 +48,11 @@ export class Store {
     readonly durability: Durability,
     remote: Remote<EngineApi>,
     onClose: () => void,
+    maxCheckpointsPerStream?: number,
   ) {
     this.#remote = remote;
     this.#onClose = onClose;
+    this.checkpoints = new Checkpoints(name, maxCheckpointsPerStream);
   }
 
   /**
@@ -130,6 +138,33 @@ export class Store {
     }
   }
 
+  /**
+   * Committed records in seq order, with no gap and no duplicate: those after `since` (default:
+   * from this call on), then live ones. A batch is one change; `prefix`/`gte`/`lt` filter the ops
+   * and records with none are skipped. If the history after `since` is gone, a `reset` comes
+   * first, then the full state at its seq as one change per key. Leaving the loop unsubscribes;
+   * a consumer that stops reading holds at most one page.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<Change> {
+    const range = watchRange(options);
+    this.#sendPending();
+    const start = options.since ?? this.info().then((info) => info.seq);
+    return publicFeed(feed(this.#remote, start, range, () => this.#closed));
+  }
+
+  /**
+   * Run `handler` over this store's changes from the latest checkpoint of `stream`, checkpointing
+   * every `every` changes or `everyMs` ms (with `snapshot()`'s state), so that after a reload or a
+   * crash it resumes with each change handled once on top of the restored state.
+   */
+  consume(stream: string, handler: (change: Change) => void | Promise<void>, options: ConsumeOptions = {}): Consumer {
+    if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('consume needs a stream name');
+    const range = watchRange(options);
+    return runConsumer(stream, handler, options, this.checkpoints, (since, isStopped) => feed(this.#remote, since, range, () => this.#closed, isStopped), async () => {
+      if (!this.#closed) await this.#remote.wake();
+    });
+  }
+
   /** Write a snapshot now (writes continue meanwhile) and retire what it makes redundant. */
   compact(): Promise<void> {
     this.#sendPending();
@@ -150,6 +185,7 @@ export class Store {
     try {
       await this.#remote.close();
     } finally {
+      await this.checkpoints.close();
       this.#onClose();
     }
   }

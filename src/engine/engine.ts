@@ -399,6 +399,11 @@ export class Engine {
     else this.#deferredClose.push(file);
   }
 
+  /** Make every waiting {@link Engine.readChanges} return now. */
+  wake(): void {
+    this.#wakeWaiters();
+  }
+
   #wakeWaiters(): void {
     const waiters = [...this.#waiters];
     this.#waiters.clear();

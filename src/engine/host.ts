@@ -92,6 +92,7 @@ export function createEngineHost(): EngineApi {
       const page = open().readResetView(view, afterKey, range, pageSize);
       return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
     },
+    wake: () => engine?.wake(),
     compact: () => open().compact(),
     info: () => open().info(),
     async close() {

@@ -26,6 +26,8 @@ const harness = {
   writer: undefined as Writer | undefined,
   valueFor,
   newWorker: () => new WaldenWorker(),
+  startSeqConsumer,
+  consumer: undefined as ReturnType<typeof startSeqConsumer> | undefined,
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */
   async open(name: string, options: OpenStoreOptions = {}) {
@@ -47,7 +49,7 @@ const harness = {
    * Write round `round` until stopped: mostly single puts, every 10th a two-key batch,
    * with `concurrency` writers sharing the counter (group commit).
    */
-  startWriter(round: number, concurrency = 1) {
+  startWriter(round: number, concurrency = 1, prefix = '') {
     const store = harness.store!;
     let next = 0;
     const writer: Writer = { acked: 0, running: true, error: undefined, done: Promise.resolve() };
@@ -57,11 +59,11 @@ const harness = {
         const i = next++;
         if (i % 10 === 9) {
           await store.batch([
-            { type: 'put', key: `r${round}:${i}:a`, value: valueFor(round, i) },
-            { type: 'put', key: `r${round}:${i}:b`, value: valueFor(round, i) },
+            { type: 'put', key: `${prefix}r${round}:${i}:a`, value: valueFor(round, i) },
+            { type: 'put', key: `${prefix}r${round}:${i}:b`, value: valueFor(round, i) },
           ]);
         } else {
-          await store.put(`r${round}:${i}`, valueFor(round, i));
+          await store.put(`${prefix}r${round}:${i}`, valueFor(round, i));
         }
         done.add(i);
         while (done.has(writer.acked)) done.delete(writer.acked++);
@@ -105,6 +107,32 @@ const harness = {
     return records;
   },
 };
+
+/** A consumer whose derived state is the list of seqs it has applied: exactly-once is checkable. */
+function startSeqConsumer(stream: string, prefix: string, every = 7) {
+  const store = harness.store!;
+  const state = { seqs: [] as number[], resets: 0 };
+  const consumer = store.consume(
+    stream,
+    (change) => {
+      if (change.type === 'reset') {
+        state.resets++;
+        state.seqs = [];
+      } else state.seqs.push(change.seq);
+    },
+    {
+      prefix,
+      every,
+      everyMs: 50,
+      restore: (checkpoint) => {
+        const bytes = checkpoint?.operatorStates.seqs;
+        state.seqs = bytes ? [...new Float64Array(bytes.slice().buffer)] : [];
+      },
+      snapshot: () => ({ seqs: new Uint8Array(Float64Array.from(state.seqs).buffer) }),
+    },
+  );
+  return { state, consumer };
+}
 
 declare global {
   interface Window {

@@ -1,0 +1,136 @@
+/**
+ * `store.checkpoints`: named checkpoint states in IndexedDB, the newest N kept per stream,
+ * each save durable (a strict transaction) when it resolves.
+ */
+import type { IDBPDatabase } from 'idb';
+import { checkpointRange, openCatalogDb, type CatalogSchema, type CheckpointRow } from '../meta/catalog.js';
+
+/** Checkpoints kept per stream unless `maxCheckpointsPerStream` says otherwise. */
+export const DEFAULT_MAX_CHECKPOINTS_PER_STREAM = 10;
+
+/** What a consumer saves: where it is in the feed and the state it derived. */
+export interface CheckpointInput {
+  /** The last seq whose change the consumer has fully processed. */
+  sequence: number;
+  /** An event-time watermark (for example milliseconds since the epoch). Default 0. */
+  watermark?: number;
+  /** Changes processed so far. Default 0. */
+  eventCount?: number;
+  /** Per-operator state, as bytes. */
+  operatorStates?: Record<string, Uint8Array>;
+  /** Positions in other sources the consumer reads. */
+  sourceOffsets?: Record<string, number>;
+  metadata?: Record<string, string>;
+}
+
+/** A saved checkpoint: every field present, plus its stream and when it was saved. */
+export interface Checkpoint extends Required<CheckpointInput> {
+  stream: string;
+  savedAt: number;
+}
+
+function assertStream(stream: unknown): asserts stream is string {
+  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('checkpoint stream must be a non-empty string');
+}
+
+function assertRecord<T>(value: unknown, what: string, check: (v: unknown) => v is T): asserts value is Record<string, T> | undefined {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${what} must be an object`);
+  for (const [k, v] of Object.entries(value)) if (!check(v)) throw new TypeError(`${what}.${k} has the wrong type`);
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function toCheckpoint({ store: _store, ...row }: CheckpointRow): Checkpoint {
+  return row;
+}
+
+/** The checkpoints of one store. Get it as `store.checkpoints`. */
+export class Checkpoints {
+  #db: Promise<IDBPDatabase<CatalogSchema>> | undefined;
+
+  /** @internal */
+  constructor(
+    readonly store: string,
+    readonly maxPerStream = DEFAULT_MAX_CHECKPOINTS_PER_STREAM,
+  ) {}
+
+  #open(): Promise<IDBPDatabase<CatalogSchema>> {
+    this.#db ??= openCatalogDb();
+    return this.#db;
+  }
+
+  /**
+   * Save a checkpoint of `stream`, durably, and evict the oldest beyond the newest N.
+   *
+   * @returns The saved checkpoint.
+   * @throws TypeError for a bad stream name or field.
+   */
+  async save(stream: string, input: CheckpointInput): Promise<Checkpoint> {
+    assertStream(stream);
+    if (typeof input !== 'object' || input === null) throw new TypeError('checkpoint must be an object');
+    if (!isCount(input.sequence)) throw new TypeError('checkpoint sequence must be a non-negative integer');
+    if (input.watermark !== undefined && typeof input.watermark !== 'number') throw new TypeError('checkpoint watermark must be a number');
+    if (input.eventCount !== undefined && !isCount(input.eventCount)) throw new TypeError('checkpoint eventCount must be a non-negative integer');
+    assertRecord(input.operatorStates, 'operatorStates', (v): v is Uint8Array => v instanceof Uint8Array);
+    assertRecord(input.sourceOffsets, 'sourceOffsets', (v): v is number => typeof v === 'number');
+    assertRecord(input.metadata, 'metadata', (v): v is string => typeof v === 'string');
+    const row: CheckpointRow = {
+      store: this.store,
+      stream,
+      sequence: input.sequence,
+      watermark: input.watermark ?? 0,
+      eventCount: input.eventCount ?? 0,
+      operatorStates: { ...input.operatorStates },
+      sourceOffsets: { ...input.sourceOffsets },
+      metadata: { ...input.metadata },
+      savedAt: Date.now(),
+    };
+    const db = await this.#open();
+    const tx = db.transaction('checkpoints', 'readwrite', { durability: 'strict' });
+    await tx.store.put(row);
+    const keys = await tx.store.getAllKeys(checkpointRange(this.store, stream));
+    // Keys sort by sequence: evict from the oldest end.
+    await Promise.all(keys.slice(0, Math.max(0, keys.length - this.maxPerStream)).map((key) => tx.store.delete(key)));
+    await tx.done;
+    return toCheckpoint(row);
+  }
+
+  /** The newest checkpoint (highest sequence) of `stream`, or undefined. */
+  async latest(stream: string): Promise<Checkpoint | undefined> {
+    assertStream(stream);
+    const db = await this.#open();
+    const cursor = await db.transaction('checkpoints').store.openCursor(checkpointRange(this.store, stream), 'prev');
+    return cursor ? toCheckpoint(cursor.value) : undefined;
+  }
+
+  /** Every kept checkpoint of `stream`, ascending by sequence. */
+  async list(stream: string): Promise<Checkpoint[]> {
+    assertStream(stream);
+    const db = await this.#open();
+    return (await db.getAll('checkpoints', checkpointRange(this.store, stream))).map(toCheckpoint);
+  }
+
+  /** Delete the checkpoints of `stream` with a sequence below `sequence`. */
+  async deleteBefore(stream: string, sequence: number): Promise<void> {
+    assertStream(stream);
+    if (typeof sequence !== 'number' || Number.isNaN(sequence)) throw new TypeError('sequence must be a number');
+    const db = await this.#open();
+    const tx = db.transaction('checkpoints', 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.delete(IDBKeyRange.bound([this.store, stream, Number.NEGATIVE_INFINITY], [this.store, stream, sequence], false, true)), tx.done]);
+  }
+
+  /** Names of the streams that have checkpoints, sorted. */
+  async streams(): Promise<string[]> {
+    const db = await this.#open();
+    const keys = await db.getAllKeys('checkpoints', checkpointRange(this.store));
+    return [...new Set(keys.map(([, stream]) => stream))];
+  }
+
+  /** @internal Close the database connection. */
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    (await db)?.close();
+  }
+}
