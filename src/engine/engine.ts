@@ -250,8 +250,8 @@ export class Engine {
       const previous = this.#current();
       previous.file.flush();
       this.#dirty = false;
-      const next = await createSegment(this.#dir, seq + 1);
-      this.#segments.push(next);
+      // An interrupted compaction may already have started the segment at seq + 1: reuse it.
+      if (previous.firstSeq !== seq + 1) this.#segments.push(await createSegment(this.#dir, seq + 1));
       frozen = this.#index.clone();
     } finally {
       this.#barrier = undefined;

@@ -126,11 +126,11 @@ test('checkpoints: newest N kept per stream, eviction oldest first, durable rows
     const afterDelete = (await cps.list('search-index')).map((c) => c.sequence);
     const streams = await cps.streams();
     const missing = await cps.latest('nope');
-    const { encodeCheckpoint, decodeCheckpoint } = await import('/src/index.ts');
+    const { encodeCheckpoint, decodeCheckpoint } = window.harness;
     const bytes = encodeCheckpoint(latest!);
     const roundTrip = decodeCheckpoint(bytes);
     const errors: string[] = [];
-    for (const bad of [bytes.slice(0, bytes.length - 1), bytes.slice(0, 10), (() => { const b = bytes.slice(); b[30] ^= 1; return b; })(), new Uint8Array(40), (() => { const b = bytes.slice(); b[4] = 9; return b; })()]) {
+    for (const bad of [bytes.slice(0, bytes.length - 1), bytes.slice(0, 10), (() => { const b = bytes.slice(); b[30]! ^= 1; return b; })(), new Uint8Array(40), (() => { const b = bytes.slice(); b[4] = 9; return b; })()]) {
       try {
         decodeCheckpoint(bad);
         errors.push('decoded');

@@ -2,7 +2,7 @@
  * The page Playwright drives: it puts Walden and a few self-contained helpers on `window`,
  * so specs call them through `page.evaluate`.
  */
-import { deleteStore, openStore, StoreError, type OpenStoreOptions, type Store } from '../../src/index.js';
+import { decodeCheckpoint, deleteStore, encodeCheckpoint, openStore, StoreError, type Consumer, type OpenStoreOptions, type Store } from '../../src/index.js';
 import WaldenWorker from '../../src/worker.ts?worker';
 
 /** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
@@ -19,6 +19,8 @@ function valueFor(round: number, i: number) {
 
 const harness = {
   StoreError,
+  encodeCheckpoint,
+  decodeCheckpoint,
   openStore,
   deleteStore,
   store: undefined as Store | undefined,
@@ -27,7 +29,7 @@ const harness = {
   valueFor,
   newWorker: () => new WaldenWorker(),
   startSeqConsumer,
-  consumer: undefined as ReturnType<typeof startSeqConsumer> | undefined,
+  consumer: undefined as SeqConsumer | undefined,
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */
   async open(name: string, options: OpenStoreOptions = {}) {
@@ -109,8 +111,13 @@ const harness = {
 };
 
 /** A consumer whose derived state is the list of seqs it has applied: exactly-once is checkable. */
-function startSeqConsumer(stream: string, prefix: string, every = 7) {
-  const store = harness.store!;
+interface SeqConsumer {
+  state: { seqs: number[]; resets: number };
+  consumer: Consumer;
+}
+
+function startSeqConsumer(stream: string, prefix: string, every = 7): SeqConsumer {
+  const store: Store = harness.store!;
   const state = { seqs: [] as number[], resets: 0 };
   const consumer = store.consume(
     stream,

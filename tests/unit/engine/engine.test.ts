@@ -108,3 +108,19 @@ describe('Engine', () => {
     expect(reopened.info()).toMatchObject({ seq: 2, keys: 2, recovery: { tornBytes: 0 } });
   });
 });
+
+describe('Engine after an interrupted compaction', () => {
+  it('compacts again when the segment it had started is still empty', async () => {
+    const m = machine();
+    let engine = await openEngine(m, { sliceMs: 0, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) });
+    for (let i = 0; i < 200; i++) await engine.commit([[put(`k${i}`, 'v')]]);
+    const running = engine.compact();
+    await new Promise((r) => setTimeout(r, 1)); // the segment at seq 201 is started, the snapshot is under way
+    await engine.close();
+    await running.catch(() => {});
+    expect(await m.dir.list()).toEqual(['wal-0000000000000001.log', 'wal-00000000000000c9.log']);
+    engine = await openEngine(m);
+    await engine.compact();
+    expect(engine.info()).toMatchObject({ seq: 200, snapshotSeq: 200, keys: 200 });
+  });
+});
