@@ -88,8 +88,8 @@ test('prefix and range filters skip records with no matching op, never reported 
 
 test('a consumer that never reads does not grow memory', async ({ harness }, info) => {
   const name = storeName(info.title);
-  const r = await harness.evaluate(async (name) => {
-    await window.harness.open(name);
+  const measure = (rounds: number) => harness.evaluate(async ([name, ROUNDS]) => {
+    await window.harness.open(name!);
     const store = window.harness.store!;
     const stalled = store.watch({ since: 0 });
     await store.put('first', 1);
@@ -100,15 +100,22 @@ test('a consumer that never reads does not grow memory', async ({ harness }, inf
     };
     const big = 'x'.repeat(4096);
     const before = heap();
-    for (let round = 0; round < 20; round++) await Promise.all(Array.from({ length: 500 }, (_, i) => store.put(`k${round}:${i}`, big)));
+    for (let round = 0; round < ROUNDS; round++) await Promise.all(Array.from({ length: 500 }, (_, i) => store.put(`k${round}:${i}`, big)));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const grown = heap() - before;
     await stalled.return(undefined);
-    return { grownMB: grown / 1e6, written: (await store.info()).seq };
-  }, name);
-  expect(r.written).toBe(10_001);
-  // 40 MB were written; a buffering feed would hold it all. One page is at most ~1 MB here.
-  expect(r.grownMB).toBeLessThan(15);
+    const written = (await store.info()).seq;
+    await store.close();
+    return { grownMB: grown / 1e6, written };
+  }, [`${name}-${rounds}`, rounds] as const);
+  const small = await measure(10);
+  const large = await measure(50);
+  expect(small.written).toBe(5_001);
+  expect(large.written).toBe(25_001);
+  // 20 MB, then 100 MB were written behind the stalled reader: a buffering feed would grow by
+  // the difference (80 MB); one page is at most ~1 MB, so the heap must not follow the writes.
+  console.log(`heap growth behind a stalled watcher: ${small.grownMB.toFixed(1)} MB after 20 MB written, ${large.grownMB.toFixed(1)} MB after 100 MB`);
+  expect(large.grownMB - small.grownMB).toBeLessThan(30);
 });
 
 test('checkpoints: newest N kept per stream, eviction oldest first, durable rows, malformed bytes refused', async ({ harness }, info) => {
