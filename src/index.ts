@@ -1,5 +1,5 @@
 export { openStore, deleteStore, type OpenStoreOptions } from './client/open.js';
-export { Store, type BatchOp } from './client/store.js';
+export { Store, type BatchOp, type ExpiryOptions } from './client/store.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export type { Durability, ScanRange, StoreInfo, RecoveryReport } from './protocol.js';
 export { Checkpoints, type Checkpoint, type CheckpointInput } from './client/checkpoints.js';

@@ -7,7 +7,7 @@
 export type Durability = 'strict' | 'relaxed';
 
 /** A write operation as it crosses to the worker: the value is already encoded to bytes. */
-export type EncodedOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+export type EncodedOp = { type: 'put'; key: string; value: Uint8Array; expiresAt?: number } | { type: 'del'; key: string };
 
 /** Key range of a scan. `prefix` and the bounds intersect. */
 export interface ScanRange {
@@ -32,6 +32,8 @@ export interface RecoveryReport {
   removedFiles: string[];
   /** Catalog rows dropped because their snapshot file was missing or damaged. */
   droppedCatalogRows: number;
+  /** Keys whose expiry had passed, dropped while opening. */
+  expiredKeys: number;
   /** Snapshots that failed verification and were replaced by an older generation plus the log. */
   damagedFiles: { file: string; reason: string }[];
 }

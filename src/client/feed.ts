@@ -14,7 +14,7 @@ export const WATCH_PAGE_RECORDS = 256;
 export const WATCH_WAIT_MS = 20_000;
 
 /** One operation of a {@link Change}. */
-export type ChangeOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+export type ChangeOp = { type: 'put'; key: string; value: unknown; expiresAt?: number } | { type: 'del'; key: string };
 
 /**
  * What `watch()` yields: a committed record (a batch is one change), or `reset` when the history
@@ -35,7 +35,7 @@ export interface WatchOptions {
 /** @internal A feed item: a change, or the marker that a reset's state has been delivered in full. */
 export type FeedItem = Change | { type: 'synced'; seq: number };
 
-const decodeOps = (ops: EncodedOp[]): ChangeOp[] => ops.map((op) => (op.type === 'put' ? { type: 'put', key: op.key, value: decodeValue(op.value) } : op));
+const decodeOps = (ops: EncodedOp[]): ChangeOp[] => ops.map((op) => (op.type === 'put' ? { ...op, value: decodeValue(op.value) } : op));
 
 /** @internal Check watch options; returns the key filter. */
 export function watchRange(options: WatchOptions): ScanRange {

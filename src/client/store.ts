@@ -10,8 +10,32 @@ import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
 import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
 
+/** When a put's value expires: after `ttlMs`, or at `expiresAt` (a Date or ms since the epoch). */
+export interface ExpiryOptions {
+  ttlMs?: number;
+  expiresAt?: number | Date;
+}
+
 /** One operation of {@link Store.batch}. */
-export type BatchOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+export type BatchOp = ({ type: 'put'; key: string; value: unknown } & ExpiryOptions) | { type: 'del'; key: string };
+
+/** The expiry time in ms since the epoch, or undefined for none. */
+function expiryOf(options: ExpiryOptions | undefined, what: string): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what} options must be an object`);
+  const { ttlMs, expiresAt } = options;
+  if (ttlMs !== undefined && expiresAt !== undefined) throw new TypeError(`${what}: give ttlMs or expiresAt, not both`);
+  if (ttlMs !== undefined) {
+    if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new TypeError(`${what}: ttlMs must be a positive number`);
+    return Date.now() + ttlMs;
+  }
+  if (expiresAt !== undefined) {
+    const at = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt;
+    if (typeof at !== 'number' || !Number.isFinite(at) || at <= 0) throw new TypeError(`${what}: expiresAt must be a valid Date or a positive number`);
+    return at;
+  }
+  return undefined;
+}
 
 /** Entries per scan round trip. */
 export const SCAN_PAGE_ENTRIES = 512;
@@ -56,15 +80,18 @@ export class Store {
   }
 
   /**
-   * Store `value` under `key` and resolve once the record is durable.
+   * Store `value` under `key` and resolve once the record is durable. With `ttlMs` or
+   * `expiresAt` the key is invisible from that moment and dropped at the next compaction or open.
    *
    * @returns The record's sequence number.
    * @throws TypeError for a bad key or an unstorable value (nothing is written).
    * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED`, `STORE_IO_ERROR`, `STORE_CLOSED`.
    */
-  put(key: string, value: unknown): Promise<number> {
+  put(key: string, value: unknown, options?: ExpiryOptions): Promise<number> {
     assertKey(key);
-    return this.#enqueue([{ type: 'put', key, value: encodeValue(value) }]);
+    const expiresAt = expiryOf(options, 'put');
+    const encoded = encodeValue(value);
+    return this.#enqueue([expiresAt ? { type: 'put', key, value: encoded, expiresAt } : { type: 'put', key, value: encoded }]);
   }
 
   /**
@@ -93,8 +120,9 @@ export class Store {
       if (op.type === 'del') return { type: 'del', key: op.key };
       if (op.type !== 'put') throw new TypeError(`batch[${i}].type must be 'put' or 'del'`);
       const value = encodeValue(op.value);
+      const expiresAt = expiryOf(op, `batch[${i}]`);
       bytes += value.byteLength;
-      return { type: 'put', key: op.key, value };
+      return expiresAt ? { type: 'put', key: op.key, value, expiresAt } : { type: 'put', key: op.key, value };
     });
     if (bytes > MAX_BATCH_BYTES) throw new TypeError(`batch values total ${bytes} bytes; the limit is ${MAX_BATCH_BYTES}`);
     return this.#enqueue(encoded);

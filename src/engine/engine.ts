@@ -44,6 +44,8 @@ export interface EngineOptions {
   sliceMs?: number;
   /** Let other work run; compaction calls it between time slices. Defaults to a macrotask. */
   yieldToEvents?: () => Promise<void>;
+  /** The clock for expiry, in ms since the epoch (default `Date.now`). */
+  now?: () => number;
   /** Called with errors of automatic compactions (they have no caller to reject). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -88,6 +90,7 @@ export class Engine {
       preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
       relaxedFlushDelayMs: RELAXED_FLUSH_DELAY_MS,
       sliceMs: COMPACTION_SLICE_MS,
+      now: Date.now,
       yieldToEvents: macrotask,
       ...options,
     };
@@ -108,7 +111,7 @@ export class Engine {
   static async open(dir: Directory, catalog: Catalog, store: string, options: EngineOptions): Promise<Engine> {
     const started = performance.now();
     const floor = await catalog.checkpointFloor(store);
-    const state = await recover(dir, catalog, store, { keepFromSeq: (previous) => Math.min(previous, floor ?? previous) });
+    const state = await recover(dir, catalog, store, { keepFromSeq: (previous) => Math.min(previous, floor ?? previous), now: (options.now ?? Date.now)() });
     const last = state.segments[state.segments.length - 1];
     if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
     return new Engine(dir, catalog, store, options, state, performance.now() - started);
@@ -147,7 +150,7 @@ export class Engine {
       for (const op of ops) {
         const value = values[v++]!;
         if (op.type === 'put') {
-          this.#index.set(op.key, { source: segment, offset: at + value.offset, length: value.length, crc: crc32c(op.value), seq: value.seq });
+          this.#index.set(op.key, { source: segment, offset: at + value.offset, length: value.length, crc: crc32c(op.value), seq: value.seq, expiresAt: op.expiresAt ?? 0 });
         } else {
           this.#index.delete(op.key);
         }
@@ -172,7 +175,11 @@ export class Engine {
   get(key: string): Uint8Array | undefined {
     this.#checkOpen();
     const location = this.#index.get(key);
-    return location && this.#read(location, key);
+    return location && !this.#expired(location) ? this.#read(location, key) : undefined;
+  }
+
+  #expired(location: ValueLocation, now = this.#options.now()): boolean {
+    return location.expiresAt !== 0 && location.expiresAt <= now;
   }
 
   /** Encoded values of `keys`, in order. */
@@ -185,7 +192,13 @@ export class Engine {
     this.#checkOpen();
     const entries: [string, Uint8Array][] = [];
     const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
-    for (const [key, location] of iterateRange(this.#index, range, max)) entries.push([key, this.#read(location, key)]);
+    const now = this.#options.now();
+    if (max <= 0) return { entries };
+    for (const [key, location] of iterateRange(this.#index, range, Number.POSITIVE_INFINITY)) {
+      if (this.#expired(location, now)) continue;
+      entries.push([key, this.#read(location, key)]);
+      if (entries.length >= max) break;
+    }
     return { entries };
   }
 
@@ -259,10 +272,11 @@ export class Engine {
     }
     // 2-3. Write snap-<seq>.db from the frozen view in time slices, then flush it.
     const name = snapshotName(seq);
+    const now = this.#options.now();
     const file = await this.#dir.open(name, { create: true });
     let encoder: SnapshotEncoder;
     try {
-      encoder = await this.#writeSnapshot(file, frozen, seq);
+      encoder = await this.#writeSnapshot(file, frozen, seq, now);
     } catch (error) {
       file.close();
       await this.#dir.remove(name).catch(() => {});
@@ -278,7 +292,7 @@ export class Engine {
       throw toStoreError(error, 'compaction: catalog commit');
     }
     // 5. Point unchanged keys at the snapshot, so older files are no longer read.
-    await this.#repoint(frozen, snapshot);
+    await this.#repoint(frozen, snapshot, now);
     const previousBase = this.#base;
     this.#base = snapshot;
     // The older segments stay open: they are the change feed's history until retired.
@@ -287,7 +301,7 @@ export class Engine {
     if (this.#resetViews.size === 0) await this.#retire(previousBase?.seq ?? 0);
   }
 
-  async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number): Promise<SnapshotEncoder> {
+  async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number, now: number): Promise<SnapshotEncoder> {
     file.truncate(0);
     const encoder = new SnapshotEncoder(seq);
     let chunks: Uint8Array[] = [encoder.header()];
@@ -307,8 +321,10 @@ export class Engine {
     };
     let sliceStart = performance.now();
     for (const [key, location] of frozen.entries()) {
+      // Expired values are dropped here; repointing then removes them from the index.
+      if (this.#expired(location, now)) continue;
       const value = this.#read(location, key);
-      chunks.push(encoder.value(key, value, location.seq, location.crc));
+      chunks.push(encoder.value(key, value, location.seq, location.crc, location.expiresAt));
       chunkBytes += value.byteLength;
       if (chunkBytes >= SNAPSHOT_WRITE_BYTES) drain();
       if (performance.now() - sliceStart >= this.#options.sliceMs) {
@@ -325,13 +341,18 @@ export class Engine {
     return encoder;
   }
 
-  async #repoint(frozen: BTree<string, ValueLocation>, snapshot: OpenSnapshot): Promise<void> {
+  async #repoint(frozen: BTree<string, ValueLocation>, snapshot: OpenSnapshot, now: number): Promise<void> {
     let offset = new SnapshotEncoder(0).header().byteLength;
     let sliceStart = performance.now();
     for (const [key, location] of frozen.entries()) {
       // Only keys untouched since the freeze still hold the very same location object.
-      if (this.#index.get(key) === location) {
-        this.#index.set(key, { source: snapshot, offset, length: location.length, crc: location.crc, seq: location.seq });
+      const unchanged = this.#index.get(key) === location;
+      if (this.#expired(location, now)) {
+        if (unchanged) this.#index.delete(key);
+        continue;
+      }
+      if (unchanged) {
+        this.#index.set(key, { source: snapshot, offset, length: location.length, crc: location.crc, seq: location.seq, expiresAt: location.expiresAt });
       }
       offset += location.length;
       if (performance.now() - sliceStart >= this.#options.sliceMs) {
@@ -471,7 +492,9 @@ export class Engine {
     frozen.usedAt = performance.now();
     const entries: [string, Uint8Array][] = [];
     const pageRange = afterKey === undefined ? range : { ...range, gt: afterKey, gte: undefined };
-    for (const [key, location] of iterateRange(frozen.index, pageRange, pageSize + 1)) {
+    const now = this.#options.now();
+    for (const [key, location] of iterateRange(frozen.index, pageRange, Number.POSITIVE_INFINITY)) {
+      if (this.#expired(location, now)) continue;
       if (entries.length === pageSize) return { entries, done: false };
       entries.push([key, this.#read(location, key)]);
     }

@@ -30,7 +30,11 @@ export function readRecords(segment: Segment, fromSeq: number, toSeq: number, ra
     const ops: EncodedOp[] = [];
     for (const op of decodeOps(bytes, record.payloadStart, record.payloadEnd)) {
       if (!keyInRange(op.key, range)) continue;
-      ops.push(op.type === 'put' ? { type: 'put', key: op.key, value: bytes.subarray(op.valueStart, op.valueStart + op.valueLength) } : { type: 'del', key: op.key });
+      if (op.type === 'del') ops.push({ type: 'del', key: op.key });
+      else {
+        const value = bytes.subarray(op.valueStart, op.valueStart + op.valueLength);
+        ops.push(op.expiresAt ? { type: 'put', key: op.key, value, expiresAt: op.expiresAt } : { type: 'put', key: op.key, value });
+      }
     }
     if (ops.length > 0) changes.push({ seq, ops });
   }

@@ -15,4 +15,6 @@ export interface ValueLocation {
   /** CRC-32C of the value bytes, checked on every read. */
   readonly crc: number;
   readonly seq: number;
+  /** Expiry in ms since the epoch; 0 for never. Expired values are invisible and dropped at compaction and open. */
+  readonly expiresAt: number;
 }

@@ -54,11 +54,13 @@ export interface RecoverOptions {
    * (lower when checkpoint streams still need older history).
    */
   keepFromSeq(previousSeq: number): number;
+  /** The current time in ms since the epoch, for expiry. */
+  now: number;
 }
 
 /** An empty report: what a clean open returns. */
 export function emptyReport(): RecoveryReport {
-  return { tornBytes: 0, droppedRecords: 0, removedFiles: [], droppedCatalogRows: 0, damagedFiles: [] };
+  return { tornBytes: 0, droppedRecords: 0, removedFiles: [], droppedCatalogRows: 0, expiredKeys: 0, damagedFiles: [] };
 }
 
 function corruption(file: string, offset: number, what: string): StoreError {
@@ -182,7 +184,11 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
 
   const index = new BTree<string, ValueLocation>();
   for (const entry of entries) {
-    index.set(entry.key, { source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq });
+    if (entry.expiresAt && entry.expiresAt <= options.now) {
+      report.expiredKeys++;
+      continue;
+    }
+    index.set(entry.key, { source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq, expiresAt: entry.expiresAt });
   }
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
@@ -211,6 +217,8 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
 
   // Replay. Seqs must continue exactly; only the newest segment may end in a torn tail.
   const segments: Segment[] = [];
+  // Keys whose last write had expired by now (counted once each, at the end).
+  const expiredDuringReplay = new Set<string>();
   let seq = baseSeq;
   for (let i = start; i < segmentSeqs.length; i++) {
     const { name, firstSeq } = segmentSeqs[i]!;
@@ -278,10 +286,15 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
           throw corruption(name, at, (error as Error).message);
         }
         for (const op of ops) {
-          if (op.type === 'put') {
+          if (op.type === 'put' && op.expiresAt && op.expiresAt <= options.now) {
+            expiredDuringReplay.add(op.key);
+            index.delete(op.key);
+          } else if (op.type === 'put') {
             const crc = crc32c(bytes.subarray(op.valueStart, op.valueStart + op.valueLength));
-            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc, seq: result.seq });
+            expiredDuringReplay.delete(op.key);
+            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc, seq: result.seq, expiresAt: op.expiresAt });
           } else {
+            expiredDuringReplay.delete(op.key);
             index.delete(op.key);
           }
         }
@@ -293,5 +306,6 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     segments.push(segment);
     seq = running - 1;
   }
+  report.expiredKeys += expiredDuringReplay.size;
   return { index, seq: Math.max(seq, baseSeq), base, segments, dormant, report };
 }

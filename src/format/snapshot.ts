@@ -15,8 +15,8 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 export const SNAPSHOT_HEADER_BYTES = 24;
 /** Trailer: index offset u64 | entry count u64 | index crc u32 | file crc u32 | end magic (8). */
 export const SNAPSHOT_TRAILER_BYTES = 32;
-/** Fixed part of one index entry: key length u32 | value length u32 | value offset u64 | value crc u32 | seq u64. */
-export const SNAPSHOT_INDEX_ENTRY_BYTES = 28;
+/** Fixed part of one index entry: key length u32 | value length u32 | value offset u64 | value crc u32 | seq u64 | expires at f64. */
+export const SNAPSHOT_INDEX_ENTRY_BYTES = 36;
 
 /** One key of a snapshot as the index footer describes it. */
 export interface SnapshotEntry {
@@ -27,6 +27,8 @@ export interface SnapshotEntry {
   valueCrc: number;
   /** The seq of the write that produced this value. */
   seq: number;
+  /** When the value expires, in ms since the epoch; 0 for never. */
+  expiresAt: number;
 }
 
 /** The decoded header and trailer of a snapshot. */
@@ -71,7 +73,7 @@ export class SnapshotEncoder {
    * @param valueCrc The value's CRC-32C when the caller already has it (it is computed otherwise).
    * @returns The value bytes to append (the same array).
    */
-  value(key: string, value: Uint8Array, seq: number, valueCrc = crc32c(value)): Uint8Array {
+  value(key: string, value: Uint8Array, seq: number, valueCrc = crc32c(value), expiresAt = 0): Uint8Array {
     const keyBytes = encodeUtf8(key);
     const entry = new Uint8Array(SNAPSHOT_INDEX_ENTRY_BYTES + keyBytes.byteLength);
     const view = viewOf(entry);
@@ -80,6 +82,7 @@ export class SnapshotEncoder {
     setUint64(view, 8, this.#offset);
     view.setUint32(16, valueCrc, true);
     setUint64(view, 20, seq);
+    view.setFloat64(28, expiresAt, true);
     entry.set(keyBytes, SNAPSHOT_INDEX_ENTRY_BYTES);
     this.#entries.push(entry);
     this.#entryBytes += entry.byteLength;
@@ -174,10 +177,11 @@ export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layou
       const valueOffset = getUint64(view, at + 8);
       const valueCrc = view.getUint32(at + 16, true);
       const seq = getUint64(view, at + 20);
+      const expiresAt = view.getFloat64(at + 28, true);
       const keyStart = at + SNAPSHOT_INDEX_ENTRY_BYTES;
       if (keyStart + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
       const key = decodeUtf8(index.subarray(keyStart, keyStart + keyLength));
-      entries.push({ key, valueOffset, valueLength, valueCrc, seq });
+      entries.push({ key, valueOffset, valueLength, valueCrc, seq, expiresAt });
       at = keyStart + keyLength;
     }
   } catch {

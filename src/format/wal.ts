@@ -20,9 +20,10 @@ export const MAX_RECORD_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 const OP_PUT = 1;
 const OP_DEL = 2;
+const OP_PUT_EXPIRING = 3;
 
 /** One operation inside a record. Values are opaque bytes (the page encodes them). */
-export type WalOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+export type WalOp = { type: 'put'; key: string; value: Uint8Array; expiresAt?: number } | { type: 'del'; key: string };
 
 /** A record to append: the seq it commits under and its operations. */
 export interface WalRecordInput {
@@ -97,7 +98,7 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
     keyBytes.push(keys);
     let payload = 4;
     record.ops.forEach((op, i) => {
-      payload += 1 + 4 + keys[i]!.byteLength + (op.type === 'put' ? 4 + op.value.byteLength : 0);
+      payload += 1 + 4 + keys[i]!.byteLength + (op.type === 'put' ? 4 + op.value.byteLength + (op.expiresAt ? 8 : 0) : 0);
     });
     if (payload > MAX_RECORD_PAYLOAD_BYTES) throw new RangeError(`record ${record.seq} is ${payload} bytes; the limit is ${MAX_RECORD_PAYLOAD_BYTES}`);
     total += RECORD_HEADER_BYTES + payload;
@@ -115,10 +116,14 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
     at += 4;
     record.ops.forEach((op, i) => {
       const key = keyBytes[r]![i]!;
-      bytes[at] = op.type === 'put' ? OP_PUT : OP_DEL;
+      bytes[at] = op.type === 'del' ? OP_DEL : op.expiresAt ? OP_PUT_EXPIRING : OP_PUT;
       view.setUint32(at + 1, key.byteLength, true);
       bytes.set(key, at + 5);
       at += 5 + key.byteLength;
+      if (op.type === 'put' && op.expiresAt) {
+        view.setFloat64(at, op.expiresAt, true);
+        at += 8;
+      }
       if (op.type === 'put') {
         view.setUint32(at, op.value.byteLength, true);
         bytes.set(op.value, at + 4);
@@ -171,7 +176,7 @@ export function decodeRecord(bytes: Uint8Array, at: number, end = bytes.byteLeng
 
 /** One decoded operation: the value is referenced by position, not copied. */
 export type DecodedOp =
-  | { type: 'put'; key: string; valueStart: number; valueLength: number }
+  | { type: 'put'; key: string; valueStart: number; valueLength: number; expiresAt: number }
   | { type: 'del'; key: string };
 
 /**
@@ -196,12 +201,18 @@ export function decodeOps(bytes: Uint8Array, payloadStart: number, payloadEnd: n
     if (at + keyLength > payloadEnd) fail();
     const key = decodeUtf8(bytes.subarray(at, at + keyLength));
     at += keyLength;
-    if (kind === OP_PUT) {
+    if (kind === OP_PUT || kind === OP_PUT_EXPIRING) {
+      let expiresAt = 0;
+      if (kind === OP_PUT_EXPIRING) {
+        if (at + 8 > payloadEnd) fail();
+        expiresAt = view.getFloat64(at, true);
+        at += 8;
+      }
       if (at + 4 > payloadEnd) fail();
       const valueLength = view.getUint32(at, true);
       at += 4;
       if (at + valueLength > payloadEnd) fail();
-      ops.push({ type: 'put', key, valueStart: at, valueLength });
+      ops.push({ type: 'put', key, valueStart: at, valueLength, expiresAt });
       at += valueLength;
     } else if (kind === OP_DEL) {
       ops.push({ type: 'del', key });

@@ -20,7 +20,7 @@ describe('Engine', () => {
     await engine.close();
     engine = await openEngine(m);
     expect(engine.info().seq).toBe(2);
-    expect(engine.info().recovery).toEqual({ tornBytes: 0, droppedRecords: 0, removedFiles: [], droppedCatalogRows: 0, damagedFiles: [] });
+    expect(engine.info().recovery).toEqual({ tornBytes: 0, droppedRecords: 0, removedFiles: [], droppedCatalogRows: 0, expiredKeys: 0, damagedFiles: [] });
     expect(dump(engine)).toEqual(new Map([['a', '1'], ['b', '2'], ['c', '3']]));
   });
 

@@ -13,8 +13,8 @@ const GOLDEN_SEGMENT = bytes(`
 const GOLDEN_SNAPSHOT = bytes(`
   57 41 4c 44 4e 53 4e 50 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
   02
-  01 00 00 00 01 00 00 00 18 00 00 00 00 00 00 00 a6 23 46 b3 02 00 00 00 00 00 00 00 62
-  19 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 ea 11 2f 54 ea 31 a3 04 57 41 4c 44 4e 45 4e 44`);
+  01 00 00 00 01 00 00 00 18 00 00 00 00 00 00 00 a6 23 46 b3 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 62
+  19 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 f4 45 3f 61 a9 0b 6b 98 57 41 4c 44 4e 45 4e 44`);
 
 describe('CRC-32C', () => {
   it('matches the standard check value', () => {
@@ -42,7 +42,7 @@ describe('WAL format (docs/format.md)', () => {
     expect(second).toMatchObject({ kind: 'record', seq: 2, next: 94 });
     if (second.kind !== 'record') throw new Error();
     expect(decodeOps(file, second.payloadStart, second.payloadEnd)).toEqual([
-      { type: 'put', key: 'b', valueStart: 87, valueLength: 1 },
+      { type: 'put', key: 'b', valueStart: 87, valueLength: 1, expiresAt: 0 },
       { type: 'del', key: 'a' },
     ]);
     expect(decodeRecord(file, 94)).toEqual({ kind: 'end' });
@@ -79,10 +79,10 @@ describe('snapshot format (docs/format.md)', () => {
     const encoder = new SnapshotEncoder(2);
     const file = new Uint8Array([...encoder.header(), ...encoder.value('b', Uint8Array.of(2), 2), ...encoder.finish()]);
     expect([...file]).toEqual([...GOLDEN_SNAPSHOT]);
-    expect(encoder.checksum).toBe(0x04a331ea);
+    expect(encoder.checksum).toBe(0x986b0ba9);
     const layout = decodeSnapshotLayout(file.subarray(0, 24), file.subarray(file.byteLength - 32), file.byteLength);
-    expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x542f11ea, fileCrc: 0x04a331ea });
+    expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x613f45f4, fileCrc: 0x986b0ba9 });
     if (typeof layout === 'string') throw new Error();
-    expect(decodeSnapshotIndex(file.subarray(0, 24), file.subarray(25, file.byteLength - 16), layout)).toEqual([{ key: 'b', valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2 }]);
+    expect(decodeSnapshotIndex(file.subarray(0, 24), file.subarray(25, file.byteLength - 16), layout)).toEqual([{ key: 'b', valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2, expiresAt: 0 }]);
   });
 });
