@@ -8,7 +8,9 @@ export type StoreErrorCode =
   | 'STORE_QUOTA_EXCEEDED'
   | 'STORE_UNSUPPORTED'
   | 'STORE_WORKER_LOST'
-  | 'STORE_IO_ERROR';
+  | 'STORE_IO_ERROR'
+  | 'STORE_DATA_LOST'
+  | 'STORE_INVALID_ARTIFACT';
 
 /** The one runtime error class of Walden: `code` is stable, `message` may change, `cause` keeps the original error. */
 export class StoreError extends Error {

@@ -52,6 +52,10 @@ export interface Catalog {
    * one's newest checkpoint), or undefined without checkpoints: history after it should be kept.
    */
   checkpointFloor(store: string): Promise<number | undefined>;
+  /** When `store` was first opened, if it ever was: the evidence that files should exist. */
+  createdAt(store: string): Promise<number | undefined>;
+  /** Record, durably, that `store` now exists. */
+  markCreated(store: string, createdAt: number): Promise<void>;
 }
 
 /**

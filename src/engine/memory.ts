@@ -206,4 +206,21 @@ export class MemoryCatalog implements Catalog {
   async checkpointFloor(store: string): Promise<number | undefined> {
     return this.floors.get(store);
   }
+
+  readonly #created = new Map<string, number>();
+
+  async createdAt(store: string): Promise<number | undefined> {
+    return this.#created.get(store);
+  }
+
+  async markCreated(store: string, createdAt: number): Promise<void> {
+    this.directory?.faults.step(false);
+    this.#created.set(store, createdAt);
+  }
+
+  /** Forget that `store` was created (as when IndexedDB is cleared), for tests. */
+  forget(store: string): void {
+    this.#created.delete(store);
+    for (const key of [...this.#rows.keys()]) if (key.startsWith(`${store}\u0000`)) this.#rows.delete(key);
+  }
 }

@@ -124,14 +124,10 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   const snapshotFiles = new Set(names.filter((name) => parseSnapshotName(name) !== undefined));
 
   // Rows whose file vanished can never be used: drop them (and say so).
-  let rows: SnapshotRow[] = [];
-  for (const row of await catalog.list(store)) {
-    if (snapshotFiles.has(row.file)) rows.push(row);
-    else {
-      await catalog.delete(store, row.seq);
-      report.droppedCatalogRows++;
-    }
-  }
+  const rows: SnapshotRow[] = [];
+  const missingRows: SnapshotRow[] = [];
+  for (const row of await catalog.list(store)) (snapshotFiles.has(row.file) ? rows : missingRows).push(row);
+  const droppedRows = missingRows.length;
   const catalogEmpty = rows.length === 0;
   // With an empty catalog, fall back to the snapshot files themselves, verified by their own checksums.
   const candidates: { name: string; row: SnapshotRow | undefined }[] = catalogEmpty
@@ -168,7 +164,20 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     throw corruption(first.name, 0, `${first.reason}, and no older generation can replace it`);
   }
   if (!coverable(baseSeq)) {
-    throw corruption(segmentSeqs[0]!.name, 0, `the log starts at seq ${segmentSeqs[0]!.firstSeq} but seq ${baseSeq + 1} is needed; data is missing`);
+    throw new StoreError('STORE_DATA_LOST', `${segmentSeqs[0]!.name}: the log starts at seq ${segmentSeqs[0]!.firstSeq} but seq ${baseSeq + 1} is needed: files of this store are missing (evicted or deleted outside Walden)`);
+  }
+  // A store that was created keeps at least one segment: none and no snapshot means its files vanished.
+  const createdAt = await catalog.createdAt(store);
+  if (segmentSeqs.length === 0 && !base) {
+    if (createdAt !== undefined || droppedRows > 0) {
+      throw new StoreError('STORE_DATA_LOST', `store ${JSON.stringify(store)} was created ${new Date(createdAt ?? 0).toISOString()} but its files are gone (evicted or deleted outside Walden); deleteStore() starts it anew`);
+    }
+  }
+  if (createdAt === undefined) await catalog.markCreated(store, Date.now());
+  // Only now that the open will go ahead: rows whose file vanished can never be used.
+  for (const row of missingRows) {
+    await catalog.delete(store, row.seq);
+    report.droppedCatalogRows++;
   }
   // Damaged snapshots newer than the one chosen are replaced by it: remove them.
   for (const bad of damaged) {

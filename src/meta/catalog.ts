@@ -35,6 +35,10 @@ export interface CatalogSchema extends DBSchema {
     key: [string, string, number];
     value: CheckpointRow;
   };
+  stores: {
+    key: string;
+    value: { store: string; createdAt: number };
+  };
 }
 
 /** Open the catalog database, creating or upgrading its object stores. */
@@ -42,7 +46,10 @@ export function openCatalogDb(): Promise<IDBPDatabase<CatalogSchema>> {
   return openDB<CatalogSchema>(CATALOG_DB_NAME, CATALOG_DB_VERSION, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) db.createObjectStore('snapshots', { keyPath: ['store', 'seq'] }).createIndex('byStore', 'store');
-      if (oldVersion < 2) db.createObjectStore('checkpoints', { keyPath: ['store', 'stream', 'sequence'] });
+      if (oldVersion < 2) {
+        db.createObjectStore('checkpoints', { keyPath: ['store', 'stream', 'sequence'] });
+        db.createObjectStore('stores', { keyPath: 'store' });
+      }
     },
   });
 }
@@ -80,12 +87,21 @@ export class IdbCatalog implements Catalog {
     return newest.size === 0 ? undefined : Math.min(...newest.values());
   }
 
-  /** Delete every snapshot row and checkpoint of `store`. */
+  async createdAt(store: string): Promise<number | undefined> {
+    return (await this.db.get('stores', store))?.createdAt;
+  }
+
+  async markCreated(store: string, createdAt: number): Promise<void> {
+    const tx = this.db.transaction('stores', 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.put({ store, createdAt }), tx.done]);
+  }
+
+  /** Delete every snapshot row, checkpoint and the creation mark of `store`. */
   async deleteStore(store: string): Promise<void> {
-    const tx = this.db.transaction(['snapshots', 'checkpoints'], 'readwrite', { durability: 'strict' });
+    const tx = this.db.transaction(['snapshots', 'checkpoints', 'stores'], 'readwrite', { durability: 'strict' });
     const snapshots = tx.objectStore('snapshots');
     const keys = await snapshots.index('byStore').getAllKeys(store);
-    await Promise.all([...keys.map((key) => snapshots.delete(key)), tx.objectStore('checkpoints').delete(checkpointRange(store)), tx.done]);
+    await Promise.all([...keys.map((key) => snapshots.delete(key)), tx.objectStore('checkpoints').delete(checkpointRange(store)), tx.objectStore('stores').delete(store), tx.done]);
   }
 
   close(): void {
