@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   historyBytes?: number;
   /** Checkpoints kept per stream (default 10). */
   maxCheckpointsPerStream?: number;
+  /** Ask the browser to keep this origin's storage from eviction (`navigator.storage.persist()`); the answer is in `info().persisted`. */
+  persist?: boolean;
 }
 
 const NAME_PATTERN = /^[^/\\\u0000]{1,200}$/;
@@ -74,7 +76,9 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     dispose();
     throw error;
   }
-  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream);
+  // persist() exists only on the page; without the option, report whether storage already is persistent.
+  const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
+  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted);
 }
 
 /**

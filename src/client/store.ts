@@ -59,6 +59,7 @@ export class Store {
   readonly #remote: Remote<EngineApi>;
   readonly #onClose: () => void;
   #pending: PendingWrite[] = [];
+  readonly #persisted: boolean | undefined;
   #closed = false;
 
   /** Named checkpoint states of this store's consumers, in IndexedDB. */
@@ -73,7 +74,9 @@ export class Store {
     remote: Remote<EngineApi>,
     onClose: () => void,
     maxCheckpointsPerStream?: number,
+    persisted?: boolean,
   ) {
+    this.#persisted = persisted;
     this.#remote = remote;
     this.#onClose = onClose;
     this.checkpoints = new Checkpoints(name, maxCheckpointsPerStream);
@@ -199,10 +202,14 @@ export class Store {
     return this.#call(() => this.#remote.compact());
   }
 
-  /** The store's counters and the last recovery report. */
-  info(): Promise<StoreInfo> {
+  /**
+   * The store's counters, the last recovery report, whether the origin's storage is persistent,
+   * and `navigator.storage.estimate()`.
+   */
+  async info(): Promise<StoreInfo & { persisted: boolean | undefined; storage: { usage: number | undefined; quota: number | undefined } }> {
     this.#sendPending();
-    return this.#call(() => this.#remote.info());
+    const [info, estimate] = await Promise.all([this.#call(() => this.#remote.info()), navigator.storage?.estimate?.().catch(() => undefined)]);
+    return { ...info, persisted: this.#persisted, storage: { usage: estimate?.usage, quota: estimate?.quota } };
   }
 
   /** Wait for pending writes, release the files and the lock, and stop the worker (if Walden started it). */

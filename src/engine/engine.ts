@@ -46,6 +46,8 @@ export interface EngineOptions {
   yieldToEvents?: () => Promise<void>;
   /** The clock for expiry, in ms since the epoch (default `Date.now`). */
   now?: () => number;
+  /** Free bytes of storage left, if the platform can tell; compaction checks it before starting. */
+  headroom?: () => Promise<number | undefined>;
   /** Called with errors of automatic compactions (they have no caller to reject). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -57,7 +59,7 @@ export class Engine {
   readonly #dir: Directory;
   readonly #catalog: Catalog;
   readonly #store: string;
-  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError'>> & Pick<EngineOptions, 'onBackgroundError'>;
+  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError' | 'headroom'>> & Pick<EngineOptions, 'onBackgroundError' | 'headroom'>;
   #index: BTree<string, ValueLocation>;
   #seq: number;
   #base: OpenSnapshot | undefined;
@@ -233,7 +235,9 @@ export class Engine {
     const running = this.#compaction;
     // A compaction already running may have frozen the index before this call's writes: the
     // caller is promised a snapshot of everything committed so far, so queue one after it.
-    const next = (running ? running.catch(() => {}) : Promise.resolve()).then(() => this.#compact());
+    const next = (running ? running.catch(() => {}) : Promise.resolve()).then(() => this.#compact()).catch((error: unknown) => {
+      throw toStoreError(error, 'compaction');
+    });
     const tracked = next.finally(() => {
       if (this.#compaction === tracked) this.#compaction = undefined;
     });
@@ -252,9 +256,16 @@ export class Engine {
   }
 
   async #compact(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#seq === (this.#base?.seq ?? 0)) return;
+    // The new snapshot is at most the old one plus every value logged since: check there is room.
+    const needed = (this.#base?.file.getSize() ?? 0) + this.#logBytesSinceSnapshot();
+    const available = this.#options.headroom ? await this.#options.headroom() : undefined;
+    if (available !== undefined && available < needed) {
+      throw new StoreError('STORE_QUOTA_EXCEEDED', `compaction needs up to ${needed} bytes of free storage, and ${available} are left`);
+    }
+    // No await from here to the freeze: `seq` must be the last commit when the segment turns.
     const seq = this.#seq;
-    if (seq === (this.#base?.seq ?? 0)) return;
+    if (this.#closed || seq === (this.#base?.seq ?? 0)) return;
     // 1. Freeze the index at `seq` and start a new segment at seq + 1; writes continue there.
     let releaseBarrier!: () => void;
     this.#barrier = new Promise((resolve) => (releaseBarrier = resolve));

@@ -56,6 +56,10 @@ export function createEngineHost(): EngineApi {
           durability: options.durability,
           ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
           ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
+          headroom: async () => {
+            const { quota, usage } = await navigator.storage.estimate();
+            return quota === undefined || usage === undefined ? undefined : quota - usage;
+          },
           onBackgroundError: (error) => console.error('walden: background compaction failed', error),
         });
         return engine.info();

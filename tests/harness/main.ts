@@ -32,7 +32,7 @@ const harness = {
   consumer: undefined as SeqConsumer | undefined,
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */
-  async open(name: string, options: OpenStoreOptions = {}) {
+  async open(name: string, options: OpenStoreOptions = {}): Promise<Awaited<ReturnType<Store["info"]>>> {
     // After a crash the dead holder's lock is released within milliseconds; allow for that.
     for (let attempt = 0; ; attempt++) {
       harness.worker = new WaldenWorker();

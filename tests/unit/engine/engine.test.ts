@@ -124,3 +124,18 @@ describe('Engine after an interrupted compaction', () => {
     expect(engine.info()).toMatchObject({ seq: 200, snapshotSeq: 200, keys: 200 });
   });
 });
+
+describe('compaction headroom', () => {
+  it('refuses to start without room for the snapshot, and changes nothing', async () => {
+    const m = machine();
+    let free = 10;
+    const engine = await openEngine(m, { headroom: async () => free });
+    for (let i = 0; i < 10; i++) await engine.commit([[put(`k${i}`, 'value')]]);
+    const files = await m.dir.list();
+    await expect(engine.compact()).rejects.toMatchObject({ code: 'STORE_QUOTA_EXCEEDED', message: expect.stringContaining('free storage') });
+    expect(await m.dir.list()).toEqual(files);
+    free = 1_000_000;
+    await engine.compact();
+    expect(engine.info().snapshotSeq).toBe(10);
+  });
+});
