@@ -10,7 +10,8 @@ export type StoreErrorCode =
   | 'STORE_WORKER_LOST'
   | 'STORE_IO_ERROR'
   | 'STORE_DATA_LOST'
-  | 'STORE_INVALID_ARTIFACT';
+  | 'STORE_INVALID_ARTIFACT'
+  | 'STORE_EXISTS';
 
 /** The one runtime error class of Walden: `code` is stable, `message` may change, `cause` keeps the original error. */
 export class StoreError extends Error {

@@ -104,6 +104,15 @@ export interface EngineApi {
   wake(): void;
   /** A page of the state behind a reset, after `afterKey`. */
   readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage;
+  /** Freeze the state for an export: the view to read, its seq and the snapshot file's exact size. */
+  exportBegin(): { view: number; seq: number; bytes: number };
+  /** The next bytes of an export's snapshot file. */
+  exportChunk(view: number, maxBytes: number): { bytes: Uint8Array; done: boolean };
+  /**
+   * Import an artifact into the store `name` (it must not exist unless `replace`): verify every
+   * file, stage, and only then switch. Resolves with the imported store's info.
+   */
+  importArtifact(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo>;
   /** Write a snapshot now and retire what it makes redundant. */
   compact(): Promise<void>;
   info(): StoreInfo;

@@ -1,7 +1,7 @@
 /** `openStore` and `deleteStore`: starting (or adopting) the worker and connecting to it. */
-import { wrap, releaseProxy } from 'comlink';
+import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
-import type { Durability, EngineApi } from '../protocol.js';
+import type { Durability, EngineApi, StoreInfo } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Store } from './store.js';
 
@@ -29,6 +29,25 @@ function assertName(name: unknown): asserts name is string {
   }
 }
 
+/** Start the worker and connect, turning a worker that fails to load into a StoreError. */
+function connect(worker: Worker): { remote: Remote<EngineApi>; failed: Promise<never> } {
+  installErrorTransfer();
+  const remote = wrap<EngineApi>(worker);
+  // A worker script that fails to load or run never answers: turn its error event into a rejection.
+  const failed = new Promise<never>((_, reject) => {
+    worker.addEventListener(
+      'error',
+      (event) => {
+        event.preventDefault();
+        reject(new StoreError('STORE_WORKER_LOST', `the Walden worker failed: ${event.message || 'it could not be loaded'}`));
+      },
+      { once: true },
+    );
+  });
+  failed.catch(() => {});
+  return { remote, failed };
+}
+
 function defaultWorker(): Worker {
   // Resolved against dist/index.js at run time, where dist/worker.js sits beside it. This exact
   // `new Worker(new URL(…, import.meta.url))` shape is what Vite and webpack 5 bundle for the app.
@@ -50,21 +69,13 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     const value = options[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`${key} must be a positive integer`);
   }
-  installErrorTransfer();
   const ownsWorker = !options.worker;
   const worker = options.worker ?? defaultWorker();
-  const remote = wrap<EngineApi>(worker);
+  const { remote, failed } = connect(worker);
   const dispose = () => {
     remote[releaseProxy]();
     if (ownsWorker) worker.terminate();
   };
-  // A worker script that fails to load or run never answers: turn its error event into a rejection.
-  const failed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      reject(new StoreError('STORE_WORKER_LOST', `the Walden worker failed: ${event.message || 'it could not be loaded'}`));
-    }, { once: true });
-  });
   try {
     const engineOptions = {
       durability,
@@ -79,6 +90,45 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   // persist() exists only on the page; without the option, report whether storage already is persistent.
   const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
   return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted);
+}
+
+/** Options of {@link importStore}. */
+export interface ImportStoreOptions {
+  /** Replace the store if it exists (it must not be open). Without it, an existing store is `STORE_EXISTS`. */
+  replace?: boolean;
+  /** A worker built from `walden/worker` (as for {@link openStore}). */
+  worker?: Worker;
+  /** @internal The manifest stored beside a downloaded artifact, which must equal the embedded one. */
+  expectedManifest?: string;
+}
+
+/**
+ * Import an artifact made by `store.export()` as the store `name`. The input is untrusted: every
+ * file's size and SHA-256 is checked against the manifest (itself capped in size), names are
+ * confined to the store, unknown versions are refused, and the snapshot is staged in a fresh
+ * directory and verified before the store is switched over.
+ *
+ * @returns The imported store's info (its seq is the exported one).
+ * @throws {@link StoreError} `STORE_INVALID_ARTIFACT` (the existing store is untouched),
+ *   `STORE_EXISTS`, `STORE_LOCKED`.
+ */
+export async function importStore(name: string, artifact: Blob | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>, options: ImportStoreOptions = {}): Promise<StoreInfo> {
+  assertName(name);
+  let blob: Blob;
+  if (artifact instanceof Blob) blob = artifact;
+  else if (artifact instanceof ArrayBuffer || artifact instanceof Uint8Array) blob = new Blob([artifact as Uint8Array<ArrayBuffer>]);
+  else if (artifact instanceof ReadableStream) blob = await new Response(artifact).blob();
+  else throw new TypeError('importStore takes a Blob, an ArrayBuffer, a Uint8Array or a ReadableStream');
+  const ownsWorker = !options.worker;
+  const worker = options.worker ?? defaultWorker();
+  const { remote, failed } = connect(worker);
+  try {
+    const request = { replace: options.replace ?? false, ...(options.expectedManifest !== undefined ? { expectedManifest: options.expectedManifest } : {}) };
+    return await Promise.race([remote.importArtifact(name, blob, request), failed]);
+  } finally {
+    remote[releaseProxy]();
+    if (ownsWorker) worker.terminate();
+  }
 }
 
 /**

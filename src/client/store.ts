@@ -9,6 +9,8 @@ import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
 import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
+import { artifactChunks, streamOf } from './export.js';
+import type { ExportManifest } from '../format/artifact.js';
 
 /** When a put's value expires: after `ttlMs`, or at `expiresAt` (a Date or ms since the epoch). */
 export interface ExpiryOptions {
@@ -194,6 +196,35 @@ export class Store {
     return runConsumer(stream, handler, options, this.checkpoints, (since, isStopped) => feed(this.#remote, since, range, () => this.#closed, isStopped), async () => {
       if (!this.#closed) await this.#remote.wake();
     });
+  }
+
+  /**
+   * Export the store as one verified artifact (a tar: the snapshot, the checkpoints, and last a
+   * manifest with every file's size and SHA-256), as a stream read at the reader's pace.
+   * Writes made before the call are in it; writes go on meanwhile.
+   */
+  exportStream(): ReadableStream<Uint8Array> {
+    return this.#exportArtifact().stream;
+  }
+
+  /** {@link Store.exportStream} as a Blob. */
+  async export(): Promise<Blob> {
+    return (await this.exportWithManifest()).blob;
+  }
+
+  /** @internal The artifact and its manifest (for uploads that store the manifest beside it). */
+  async exportWithManifest(): Promise<{ blob: Blob; manifest: ExportManifest }> {
+    const { stream, manifest } = this.#exportArtifact();
+    const blob = await new Response(stream).blob();
+    return { blob, manifest: await manifest };
+  }
+
+  #exportArtifact(): { stream: ReadableStream<Uint8Array>; manifest: Promise<ExportManifest> } {
+    if (this.#closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`);
+    this.#sendPending();
+    let resolve!: (m: ExportManifest) => void;
+    const manifest = new Promise<ExportManifest>((r) => (resolve = r));
+    return { stream: streamOf(artifactChunks(this.#remote, this.name, this.checkpoints, resolve)), manifest };
   }
 
   /** Write a snapshot now (writes continue meanwhile) and retire what it makes redundant. */

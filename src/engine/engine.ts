@@ -7,7 +7,8 @@ import type { BTree } from './btree.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
-import { SnapshotEncoder } from '../format/snapshot.js';
+import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
+import { encodeUtf8 } from '../format/bytes.js';
 import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './files.js';
 import type { Source, ValueLocation } from './location.js';
@@ -69,7 +70,7 @@ export class Engine {
   /** Called after every commit: change-feed readers waiting for new records. */
   readonly #waiters = new Set<() => void>();
   /** Frozen views handed to change-feed readers that were reset; they pin the files they use. */
-  readonly #resetViews = new Map<number, { index: BTree<string, ValueLocation>; seq: number; usedAt: number }>();
+  readonly #resetViews = new Map<number, FrozenView>();
   #nextViewId = 1;
   /** Files to close once no reset view can read them. */
   #deferredClose: FileLike[] = [];
@@ -486,9 +487,75 @@ export class Engine {
   }
 
   #reset(): ChangePage {
+    return { kind: 'reset', seq: this.#seq, view: this.#freeze() };
+  }
+
+  /** Freeze the index in a view that pins the files it reads until released or idle. */
+  #freeze(): number {
     const id = this.#nextViewId++;
     this.#resetViews.set(id, { index: this.#index.clone(), seq: this.#seq, usedAt: performance.now() });
-    return { kind: 'reset', seq: this.#seq, view: id };
+    return id;
+  }
+
+  #view(id: number): FrozenView {
+    this.#checkOpen();
+    this.#expireResetViews();
+    const view = this.#resetViews.get(id);
+    if (!view) throw new StoreError('STORE_CLOSED', 'the frozen view expired or was released; start again');
+    view.usedAt = performance.now();
+    return view;
+  }
+
+  /**
+   * Start exporting the current state as one snapshot file, streamed by {@link Engine.exportChunk}.
+   *
+   * @returns The view to read, the seq it is taken at, and the exact size of the file.
+   */
+  exportBegin(): { view: number; seq: number; bytes: number } {
+    this.#checkOpen();
+    const id = this.#freeze();
+    const view = this.#resetViews.get(id)!;
+    const now = this.#options.now();
+    let bytes = SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES;
+    for (const [key, location] of view.index.entries()) {
+      if (!this.#expired(location, now)) bytes += SNAPSHOT_INDEX_ENTRY_BYTES + encodeUtf8(key).byteLength + location.length;
+    }
+    view.export = { entries: view.index.entries(), encoder: new SnapshotEncoder(view.seq), now, started: false };
+    return { view: id, seq: view.seq, bytes };
+  }
+
+  /** The next bytes (about `maxBytes`) of an export; the last chunk has `done` and releases the view. */
+  exportChunk(id: number, maxBytes: number): { bytes: Uint8Array; done: boolean } {
+    const view = this.#view(id);
+    const state = view.export;
+    if (!state) throw new TypeError('not an export view');
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const push = (bytes: Uint8Array) => {
+      chunks.push(bytes);
+      size += bytes.byteLength;
+    };
+    if (!state.started) {
+      push(state.encoder.header());
+      state.started = true;
+    }
+    let done = false;
+    while (size < maxBytes) {
+      const next = state.entries.next();
+      if (next.done) {
+        push(state.encoder.finish());
+        done = true;
+        break;
+      }
+      const [key, location] = next.value;
+      if (this.#expired(location, state.now)) continue;
+      push(state.encoder.value(key, this.#read(location, key), location.seq, location.crc, location.expiresAt));
+    }
+    if (done) this.#releaseView(id);
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) bytes.set(chunk, at), (at += chunk.byteLength);
+    return { bytes, done };
   }
 
   /**
@@ -496,11 +563,7 @@ export class Engine {
    * The last page (`done`) releases the view.
    */
   readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage {
-    this.#checkOpen();
-    this.#expireResetViews();
-    const frozen = this.#resetViews.get(view);
-    if (!frozen) throw new StoreError('STORE_CLOSED', 'the reset view expired; watch again');
-    frozen.usedAt = performance.now();
+    const frozen = this.#view(view);
     const entries: [string, Uint8Array][] = [];
     const pageRange = afterKey === undefined ? range : { ...range, gt: afterKey, gte: undefined };
     const now = this.#options.now();
@@ -569,6 +632,14 @@ export class Engine {
     await this.#compaction?.catch(() => {});
     for (const source of new Set<Source | undefined>([this.#base, ...this.#segments])) if (source) closeQuietly(source.file);
   }
+}
+
+/** A frozen copy of the index handed to a reader (a reset of the feed, or an export). */
+interface FrozenView {
+  index: BTree<string, ValueLocation>;
+  seq: number;
+  usedAt: number;
+  export?: { entries: Iterator<[string, ValueLocation]>; encoder: SnapshotEncoder; now: number; started: boolean };
 }
 
 /** Open a segment recovery kept without reading, and index its records. */

@@ -1,5 +1,6 @@
 /** File names of a store's directory: `wal-<16 hex first seq>.log` and `snap-<16 hex seq>.db`. */
 import { seqHex } from '../format/bytes.js';
+import { snapshotFileName } from '../format/names.js';
 
 const WAL_NAME = /^wal-([0-9a-f]{16})\.log$/;
 const SNAPSHOT_NAME = /^snap-([0-9a-f]{16})\.db$/;
@@ -11,7 +12,7 @@ export function walName(firstSeq: number): string {
 
 /** The name of the snapshot taken at `seq`. */
 export function snapshotName(seq: number): string {
-  return `snap-${seqHex(seq)}.db`;
+  return snapshotFileName(seq);
 }
 
 /** The first seq a WAL segment name carries, or undefined for any other name. */

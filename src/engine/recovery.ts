@@ -67,10 +67,10 @@ function corruption(file: string, offset: number, what: string): StoreError {
   return new StoreError('STORE_CORRUPTION', `${file} at offset ${offset}: ${what}`);
 }
 
-type Verified = { entries: SnapshotEntry[]; seq: number; bytes: number; checksum: number } | { problem: string };
+export type Verified = { entries: SnapshotEntry[]; seq: number; bytes: number; checksum: number } | { problem: string };
 
 /** Check a snapshot's structure, index checksum and whole-file checksum (and its catalog row, if any). */
-function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
+export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
   const size = file.getSize();
   if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
   if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };

@@ -96,6 +96,12 @@ export class IdbCatalog implements Catalog {
     await Promise.all([tx.store.put({ store, createdAt }), tx.done]);
   }
 
+  /** Write checkpoint rows of `store` (an import), in one strict transaction. */
+  async putCheckpoints(store: string, checkpoints: Omit<CheckpointRow, 'store'>[]): Promise<void> {
+    const tx = this.db.transaction('checkpoints', 'readwrite', { durability: 'strict' });
+    await Promise.all([...checkpoints.map((c) => tx.store.put({ ...c, store })), tx.done]);
+  }
+
   /** Delete every snapshot row, checkpoint and the creation mark of `store`. */
   async deleteStore(store: string): Promise<void> {
     const tx = this.db.transaction(['snapshots', 'checkpoints', 'stores'], 'readwrite', { durability: 'strict' });

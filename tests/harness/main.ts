@@ -2,7 +2,7 @@
  * The page Playwright drives: it puts Walden and a few self-contained helpers on `window`,
  * so specs call them through `page.evaluate`.
  */
-import { decodeCheckpoint, deleteStore, encodeCheckpoint, openStore, StoreError, type Consumer, type OpenStoreOptions, type Store } from '../../src/index.js';
+import { decodeCheckpoint, deleteStore, encodeCheckpoint, exportTo, importFrom, importStore, openStore, StoreError, type Consumer, type OpenStoreOptions, type Store } from '../../src/index.js';
 import WaldenWorker from '../../src/worker.ts?worker';
 
 /** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
@@ -21,6 +21,9 @@ const harness = {
   StoreError,
   encodeCheckpoint,
   decodeCheckpoint,
+  importStore,
+  exportTo,
+  importFrom,
   openStore,
   deleteStore,
   store: undefined as Store | undefined,

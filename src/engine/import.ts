@@ -1,0 +1,130 @@
+/**
+ * Importing an export artifact in the worker: read the tar without trusting it, check every
+ * file's size and SHA-256 against the manifest, stage the snapshot in a fresh OPFS directory and
+ * verify it, and only then switch the store over (catalog row last, strict).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ARTIFACT_MAX_FILES, decodeTarHeader, invalidArtifact, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
+import { CheckpointFormatError, decodeCheckpoint, type CheckpointData } from '../format/checkpoint.js';
+import { writeAt } from './files.js';
+import { verifySnapshot } from './recovery.js';
+
+/** Bytes per read of the artifact while hashing or staging. */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Where each file of an artifact sits in it. */
+export interface ArtifactLayout {
+  manifest: ExportManifest;
+  files: Map<string, { offset: number; size: number }>;
+}
+
+async function bytesOf(blob: Blob, offset: number, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await blob.slice(offset, offset + size).arrayBuffer());
+  if (bytes.byteLength !== size) throw invalidArtifact('the artifact is truncated');
+  return bytes;
+}
+
+/** Feed `size` bytes at `offset` of `blob` to `sink`, in chunks. */
+async function forEachChunk(blob: Blob, offset: number, size: number, sink: (chunk: Uint8Array, at: number) => void): Promise<void> {
+  for (let at = 0; at < size; at += READ_CHUNK_BYTES) sink(await bytesOf(blob, offset + at, Math.min(READ_CHUNK_BYTES, size - at)), at);
+}
+
+/**
+ * Read an artifact's structure and check it against its manifest: names, sizes, hashes, the
+ * manifest last, nothing unlisted, nothing missing.
+ *
+ * @throws {@link StoreError} `STORE_INVALID_ARTIFACT` saying what is wrong.
+ */
+export async function readArtifact(blob: Blob): Promise<ArtifactLayout> {
+  const files = new Map<string, { offset: number; size: number }>();
+  let manifestBytes: Uint8Array | undefined;
+  let offset = 0;
+  for (;;) {
+    if (offset + TAR_BLOCK_BYTES > blob.size) throw invalidArtifact('the artifact is truncated (no end of archive)');
+    const header = decodeTarHeader(await bytesOf(blob, offset, TAR_BLOCK_BYTES));
+    if (header.kind === 'end') break;
+    if (manifestBytes) throw invalidArtifact(`${header.name} comes after the manifest; the manifest must be last`);
+    if (files.has(header.name)) throw invalidArtifact(`${header.name} appears twice`);
+    if (files.size >= ARTIFACT_MAX_FILES) throw invalidArtifact('too many files');
+    const start = offset + TAR_BLOCK_BYTES;
+    if (start + header.size > blob.size) throw invalidArtifact(`${header.name} is truncated`);
+    if (header.name === MANIFEST_NAME) {
+      if (header.size > MANIFEST_MAX_BYTES) throw invalidArtifact(`manifest is ${header.size} bytes; at most ${MANIFEST_MAX_BYTES} are accepted`);
+      manifestBytes = await bytesOf(blob, start, header.size);
+    } else {
+      files.set(header.name, { offset: start, size: header.size });
+    }
+    offset = start + Math.ceil(header.size / TAR_BLOCK_BYTES) * TAR_BLOCK_BYTES;
+  }
+  if (!manifestBytes) throw invalidArtifact('there is no manifest (an upload or download cut short?)');
+  const manifest = parseManifest(manifestBytes);
+  if (manifest.files.length !== files.size) throw invalidArtifact(`the manifest lists ${manifest.files.length} files; the archive holds ${files.size}`);
+  for (const listed of manifest.files) {
+    const file = files.get(listed.name);
+    if (!file) throw invalidArtifact(`${listed.name} is in the manifest but not in the archive`);
+    if (file.size !== listed.size) throw invalidArtifact(`${listed.name} is ${file.size} bytes; the manifest says ${listed.size}`);
+    const hash = sha256.create();
+    await forEachChunk(blob, file.offset, file.size, (chunk) => hash.update(chunk));
+    if (toHex(hash.digest()) !== listed.sha256) throw invalidArtifact(`${listed.name} does not match its SHA-256 in the manifest`);
+  }
+  return { manifest, files };
+}
+
+/** Decode the artifact's checkpoints (already hash-checked). */
+export async function readCheckpoints(blob: Blob, layout: ArtifactLayout): Promise<CheckpointData[]> {
+  const out: CheckpointData[] = [];
+  for (const [name, file] of layout.files) {
+    if (!name.endsWith('.ckpt')) continue;
+    try {
+      out.push(decodeCheckpoint(await bytesOf(blob, file.offset, file.size)));
+    } catch (error) {
+      if (error instanceof CheckpointFormatError) throw invalidArtifact(`${name}: ${error.message}`);
+      throw error;
+    }
+  }
+  return out;
+}
+
+/**
+ * Write the artifact's snapshot into `staging` (a fresh OPFS directory) and verify it as a
+ * snapshot: structure, index and file checksums.
+ *
+ * @returns The snapshot's file name, size and checksum.
+ */
+export async function stageSnapshot(blob: Blob, layout: ArtifactLayout, staging: FileSystemDirectoryHandle): Promise<{ name: string; bytes: number; checksum: number }> {
+  const name = [...layout.files.keys()].find((n) => n.endsWith('.db'))!;
+  const file = layout.files.get(name)!;
+  const handle = await (await staging.getFileHandle(name, { create: true })).createSyncAccessHandle();
+  try {
+    handle.truncate(0);
+    await forEachChunk(blob, file.offset, file.size, (chunk, at) => writeAt(handle, chunk, at));
+    handle.flush();
+    const verified = verifySnapshot(handle, name, undefined);
+    if ('problem' in verified) throw invalidArtifact(`${name}: ${verified.problem}`);
+    if (verified.seq !== layout.manifest.seq) throw invalidArtifact(`${name} holds seq ${verified.seq}; the manifest says ${layout.manifest.seq}`);
+    return { name, bytes: verified.bytes, checksum: verified.checksum };
+  } finally {
+    handle.close();
+  }
+}
+
+/** Whether the OPFS directory `walden/<name>` exists with anything in it. */
+export async function storeDirectoryInUse(walden: FileSystemDirectoryHandle, name: string): Promise<boolean> {
+  try {
+    const dir = await walden.getDirectoryHandle(name);
+    for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return true;
+    return false;
+  } catch (error) {
+    if ((error as DOMException).name === 'NotFoundError') return false;
+    throw error;
+  }
+}
+
+/** Canonical JSON of a manifest, to compare a sibling manifest with the embedded one. */
+export function sameManifest(a: ExportManifest, b: string): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
