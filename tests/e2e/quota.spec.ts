@@ -1,4 +1,5 @@
 /** Quota and persistence in real Chromium: a full origin fails writes cleanly and recovers. */
+import { Profile } from './support/browser.js';
 import { expect, storeName, test } from './support/fixtures.js';
 
 test('a write over the quota is STORE_QUOTA_EXCEEDED; reads go on; writes work again once space is freed', async ({ harness, profile }, info) => {
@@ -59,7 +60,11 @@ test('a write over the quota is STORE_QUOTA_EXCEEDED; reads go on; writes work a
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
 });
 
-test('persist: true asks for persistent storage and info() reports it with the estimate', async ({ harness, profile }, info) => {
+test('persist: true asks for persistent storage and info() reports it with the estimate', async ({}, info) => {
+  // A fresh profile: Chromium may grant persistence by itself to a site used a lot.
+  const profile = new Profile();
+  await profile.launch();
+  const harness = await profile.page();
   const name = storeName(info.title);
   const cdp = await profile.context!.browser()!.newBrowserCDPSession();
   const before = await harness.evaluate(async (name) => {
@@ -77,4 +82,6 @@ test('persist: true asks for persistent storage and info() reports it with the e
   expect(after.persisted).toBe(true);
   expect(after.storage.quota).toBeGreaterThan(0);
   expect(after.storage.usage).toBeGreaterThan(0);
+  await profile.close();
+  profile.remove();
 });

@@ -1,5 +1,8 @@
 import { defineConfig } from 'vite';
 
+/** The packages the page and the worker import (CommonJS ones need pre-bundling in dev). */
+export const DEPENDENCIES = ['comlink', 'idb', 'msgpackr', 'sorted-btree', 'crc-32/crc32c.js', '@noble/hashes/sha2.js'];
+
 /** Serves the test harness (and the sources it imports) on a fixed origin: OPFS data is per origin. */
 export const HARNESS_PORT = 47123;
 
@@ -7,6 +10,8 @@ export default defineConfig({
   root: new URL('../..', import.meta.url).pathname,
   server: { host: '127.0.0.1', port: HARNESS_PORT, strictPort: true, hmr: false },
   worker: { format: 'es' },
-  optimizeDeps: { entries: ['tests/harness/index.html'] },
+  // Pre-bundle every dependency up front: one found late (the worker's, say) makes Vite
+  // re-optimize and answer in-flight module requests with 504, which hangs a worker's start.
+  optimizeDeps: { noDiscovery: true, include: DEPENDENCIES },
   logLevel: 'warn',
 });
