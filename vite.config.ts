@@ -24,8 +24,12 @@ export default defineConfig({
     minify: true,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', worker: 'src/worker.ts' },
+      entry: { index: 'src/index.ts', worker: 'src/worker.ts', 'testing/index': 'src/testing/index.ts' },
       formats: ['es'],
+    },
+    rollupOptions: {
+      // The testing kit runs in Node next to Playwright.
+      external: [/^node:/, '@playwright/test'],
     },
   },
 });

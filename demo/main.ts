@@ -1,94 +1,206 @@
-// The demo page: a small UI over one store, with a button that kills the worker mid-write.
-import { openStore, type Store } from '../src/index.js';
+// Walden Notes: an offline-first notes app on one Walden store, with a panel of the store's insides.
+import { importStore, openStore, type Store } from '../src/index.js';
 import WaldenWorker from '../src/worker.ts?worker';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const STORE = 'walden-notes';
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (text: string) => ($('log').textContent = text);
+
+interface Note {
+  title: string;
+  body: string;
+  createdAt: Date;
+}
+
 let store: Store | undefined;
 let worker: Worker | undefined;
-let acknowledged = 0;
+let derived = { notes: 0, words: 0 };
 
 async function open(): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     worker = new WaldenWorker();
     try {
-      store = await openStore('demo', { worker });
+      store = await openStore(STORE, { worker, persist: true });
       break;
     } catch (error) {
       worker.terminate();
-      // A killed worker's lock is released within milliseconds; retry briefly.
-      if ((error as { code?: string }).code !== 'STORE_LOCKED' || attempt > 20) throw error;
-      await new Promise((r) => setTimeout(r, 50));
+      const code = (error as { code?: string }).code;
+      // Just after a crash the old worker's lock takes a few milliseconds to go.
+      if (code === 'STORE_LOCKED' && attempt < 10) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (code === 'STORE_LOCKED') {
+        $('banner').hidden = false;
+        $('banner').textContent = 'Walden Notes is open in another tab. Close it there to use it here.';
+        $('badge').textContent = 'open elsewhere';
+        $('badge').classList.add('off');
+        return;
+      }
+      throw error;
     }
   }
-  const info = await store.info();
-  log(`Opened at seq ${info.seq}; recovery: ${JSON.stringify(info.recovery)}`);
-  await refresh();
+  $('badge').textContent = navigator.onLine ? 'saved on this device' : 'offline · saved on this device';
+  startIndex(store);
+  await render();
 }
 
-async function refresh(): Promise<void> {
+/** A derived index kept by a checkpointed consumer: it resumes where it was after a reload. */
+function startIndex(s: Store): void {
+  s.consume(
+    'note-index',
+    (change) => {
+      if (change.type === 'reset') derived = { notes: 0, words: 0 };
+      else
+        for (const op of change.ops) {
+          if (op.type === 'put') derived.notes++, (derived.words += String((op.value as Note).body ?? '').split(/\s+/).filter(Boolean).length);
+          else derived.notes--;
+        }
+    },
+    {
+      prefix: 'note:',
+      every: 50,
+      everyMs: 500,
+      restore: (checkpoint) => {
+        const bytes = checkpoint?.operatorStates.counts;
+        derived = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : { notes: 0, words: 0 };
+      },
+      snapshot: () => ({ counts: new TextEncoder().encode(JSON.stringify(derived)) }),
+    },
+  );
+}
+
+async function catalogRows(): Promise<{ seq: number; file: string; bytes: number }[]> {
+  return new Promise((resolve) => {
+    const request = indexedDB.open('walden');
+    request.onsuccess = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains('snapshots')) return resolve([]);
+      const all = db.transaction('snapshots').objectStore('snapshots').getAll();
+      all.onsuccess = () => {
+        db.close();
+        resolve((all.result as { store: string; seq: number; file: string; bytes: number }[]).filter((r) => r.store === STORE));
+      };
+    };
+    request.onerror = () => resolve([]);
+  });
+}
+
+async function render(): Promise<void> {
   if (!store) return;
-  $('info').textContent = JSON.stringify(await store.info(), null, 2);
-  const list = $('keys');
+  const query = $<HTMLInputElement>('search').value.toLowerCase();
+  const list = $('notes');
   list.replaceChildren();
-  for await (const [key, value] of store.scan({ limit: 50, reverse: true })) {
+  let shown = 0;
+  for await (const [key, value] of store.scan({ prefix: 'note:', reverse: true, limit: 200 })) {
+    const note = value as Note;
+    if (query && !`${note.title} ${note.body}`.toLowerCase().includes(query)) continue;
     const item = document.createElement('li');
-    item.textContent = `${key} = ${JSON.stringify(value)}`;
+    item.dataset.key = key;
+    item.innerHTML = '<div class="text"><b></b><span></span><br><small></small></div><button title="Delete">✕</button>';
+    item.querySelector('b')!.textContent = note.title;
+    item.querySelector('span')!.textContent = note.body;
+    item.querySelector('small')!.textContent = note.createdAt.toLocaleString();
+    item.querySelector('button')!.onclick = async () => {
+      await store!.delete(key);
+      await render();
+    };
     list.append(item);
+    shown++;
   }
+  $('empty').hidden = shown > 0;
+  await renderPanel();
 }
 
-$('put').onclick = async () => {
-  let value: unknown = $<HTMLInputElement>('value').value;
-  try {
-    value = JSON.parse(value as string);
-  } catch {
-    // Not JSON: store the text.
-  }
-  const seq = await store!.put($<HTMLInputElement>('key').value, value);
-  log(`put → seq ${seq} (durable)`);
-  await refresh();
+/** The panel of the store's insides; refreshed every second, so it is live. */
+async function renderPanel(): Promise<void> {
+  if (!store) return;
+  const info = await store.info();
+  const stats: [string, string][] = [
+    ['seq', String(info.seq)],
+    ['durable seq', String(info.durableSeq)],
+    ['keys', info.keys.toLocaleString()],
+    ['WAL bytes', info.walBytes.toLocaleString()],
+    ['snapshot seq', String(info.snapshotSeq)],
+    ['durability', info.durability],
+    ['role', 'leader (this tab owns the files)'],
+    ['persistent storage', String(info.persisted)],
+    ['storage used', info.storage.usage === undefined ? '?' : `${(info.storage.usage / 1e6).toFixed(1)} MB`],
+    ['derived: notes / words', `${derived.notes} / ${derived.words}`],
+  ];
+  $('stats').replaceChildren(...stats.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+  $('snapshots').replaceChildren(...(await catalogRows()).map((r) => Object.assign(document.createElement('li'), { textContent: `${r.file} · seq ${r.seq} · ${r.bytes.toLocaleString()} B` })));
+  const checkpoints = await store.checkpoints.list('note-index');
+  $('checkpoints').replaceChildren(...checkpoints.slice(-5).map((c) => Object.assign(document.createElement('li'), { textContent: `note-index @ seq ${c.sequence} · ${c.eventCount} changes` })));
+  $('recovery').textContent = JSON.stringify(info.recovery, null, 2);
+}
+
+$('compose').onsubmit = async (event) => {
+  event.preventDefault();
+  const title = $<HTMLInputElement>('title').value.trim();
+  const body = $<HTMLTextAreaElement>('body').value.trim();
+  const seq = await store!.put(`note:${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, { title, body, createdAt: new Date() } satisfies Note);
+  $<HTMLFormElement>('compose').reset();
+  log(`Saved (seq ${seq}): on disk before this message appeared.`);
+  await render();
 };
-$('get').onclick = async () => log(`get → ${JSON.stringify(await store!.get($<HTMLInputElement>('key').value))}`);
-$('del').onclick = async () => {
-  log(`delete → seq ${await store!.delete($<HTMLInputElement>('key').value)}`);
-  await refresh();
-};
+$('search').oninput = () => void render();
 $('bulk').onclick = async () => {
   const started = performance.now();
-  const writes = Array.from({ length: 10_000 }, (_, i) => store!.put(`bulk:${String(i).padStart(5, '0')}`, { i, at: new Date() }));
-  await Promise.all(writes);
-  log(`10,000 durable puts in ${(performance.now() - started).toFixed(0)} ms`);
-  await refresh();
+  await Promise.all(Array.from({ length: 10_000 }, (_, i) => store!.put(`bulk:${String(i).padStart(5, '0')}`, { i, at: new Date() })));
+  log(`10,000 durable writes in ${(performance.now() - started).toFixed(0)} ms.`);
+  await render();
 };
 $('compact').onclick = async () => {
   await store!.compact();
-  log('compacted');
-  await refresh();
+  log('Compacted: a new snapshot is committed and the log restarted.');
+  await render();
 };
 $('crash').onclick = async () => {
-  acknowledged = 0;
   const s = store!;
-  let i = 0;
+  let saved = 0;
   const writer = async () => {
-    for (;;) {
-      await s.put(`crash:${String(i++).padStart(6, '0')}`, { i });
-      acknowledged++;
+    for (let i = 0; ; i++) {
+      await s.put(`note:crash-${Date.now().toString(36)}-${i}`, { title: `Crash test ${i}`, body: 'written while the worker was killed', createdAt: new Date() } satisfies Note);
+      saved++;
     }
   };
   void writer();
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 250));
   worker!.terminate();
   store = undefined;
-  log(`Worker killed mid-write after ${acknowledged} acknowledged writes. Press "reopen" (or reload the page).`);
+  log(`Killed the worker mid-write after ${saved} acknowledged notes. Reload: all ${saved} will be back.`);
 };
-$('reopen').onclick = async () => {
+$('reload').onclick = () => location.reload();
+$('export').onclick = async () => {
+  const blob = await store!.export();
+  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: `walden-notes-${new Date().toISOString().slice(0, 19)}.tar` });
+  link.click();
+  log(`Exported ${(blob.size / 1024).toFixed(0)} KB: a tar with a manifest of SHA-256 hashes.`);
+};
+$<HTMLInputElement>('import').onchange = async (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (!file) return;
   await store?.close();
-  const before = acknowledged;
+  try {
+    const info = await importStore(STORE, file, { replace: true, worker: new WaldenWorker() });
+    log(`Imported a backup at seq ${info.seq}.`);
+  } catch (error) {
+    log(`Refused: ${(error as Error).message}`);
+  }
   await open();
-  let found = 0;
-  for await (const _ of store!.scan({ prefix: 'crash:' })) found++;
-  if (before) log(`${$('log').textContent} — crash:* keys present: ${found} (acknowledged before the kill: ${before})`);
 };
+addEventListener('online', () => ($('badge').textContent = 'saved on this device'));
+addEventListener('offline', () => ($('badge').textContent = 'offline · saved on this device'));
 
-open().catch((error) => log(`Could not open: ${error}`));
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').then(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    // Cache what this page loaded before the service worker controlled it.
+    const urls = [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)].filter((u) => new URL(u).origin === location.origin);
+    registration.active?.postMessage({ cache: [...new Set(urls)] });
+  });
+}
+
+setInterval(() => void renderPanel().catch(() => {}), 1000);
+open().catch((error) => log(`Could not open the store: ${error}`));

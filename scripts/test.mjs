@@ -45,6 +45,11 @@ if (unit) {
   failed += unit.numFailedTests + (unit.numTotalTestSuites > 0 && unitStatus !== 0 && unit.numFailedTests === 0 ? 1 : 0);
 } else failed += 1;
 
+// The browser tests use dist/ (the packed-package tests, and the testing kit's in-page bundle).
+if (run('npm', ['run', '--silent', 'build']) !== 0) {
+  console.error('walden: build failed');
+  failed += 1;
+}
 console.log(`walden: browser tests with ${chromium}`);
 const e2eStatus = run('npx', ['playwright', 'test'], { WALDEN_CHROMIUM: chromium });
 const e2e = readJson(`${RESULTS}/e2e.json`);

@@ -42,6 +42,8 @@ export interface RecoveryReport {
 export interface StoreInfo {
   /** The last committed sequence number (0 for a new store). */
   seq: number;
+  /** The last seq known to be flushed to disk: `seq` in strict mode, at most 50 ms behind in relaxed. */
+  durableSeq: number;
   /** Number of live keys. */
   keys: number;
   /** Bytes in the write-ahead log segments that are still live. */
@@ -61,6 +63,8 @@ export interface EngineOpenOptions {
   historyBytes?: number;
   /** Compact automatically once the log since the last snapshot exceeds this many bytes. */
   compactThresholdBytes?: number;
+  /** Test-only (`walden/testing`): crash the worker at this point of the next compaction. */
+  crashAtCompactionPoint?: string;
 }
 
 /** One committed record as the change feed carries it: its seq and the ops that passed the filter. */
@@ -81,9 +85,9 @@ export interface ResetPage {
   done: boolean;
 }
 
-/** One page of scan results: keys with their encoded values. */
+/** One page of scan results: keys with their encoded values and the seq that wrote each. */
 export interface ScanPage {
-  entries: [string, Uint8Array][];
+  entries: [string, Uint8Array, number][];
 }
 
 /** The worker's interface, as the page sees it through Comlink. */

@@ -4,6 +4,7 @@ import { installErrorTransfer, StoreError } from '../errors.js';
 import type { Durability, EngineApi, StoreInfo } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Store } from './store.js';
+import { attachTesting, testingGlobal } from './testing-hooks.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -77,8 +78,10 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     if (ownsWorker) worker.terminate();
   };
   try {
+    const testing = testingGlobal();
     const engineOptions = {
       durability,
+      ...(testing?.crashAtCompactionPoint ? { crashAtCompactionPoint: testing.crashAtCompactionPoint } : {}),
       ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
       ...(options.historyBytes ? { historyBytes: options.historyBytes } : {}),
     };
@@ -89,7 +92,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   }
   // persist() exists only on the page; without the option, report whether storage already is persistent.
   const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
-  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted);
+  const testing = testingGlobal();
+  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker));
 }
 
 /** Options of {@link importStore}. */

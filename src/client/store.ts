@@ -62,6 +62,7 @@ export class Store {
   readonly #onClose: () => void;
   #pending: PendingWrite[] = [];
   readonly #persisted: boolean | undefined;
+  readonly #onAck: ((ops: EncodedOp[], seq: number) => void) | undefined;
   #closed = false;
 
   /** Named checkpoint states of this store's consumers, in IndexedDB. */
@@ -77,7 +78,9 @@ export class Store {
     onClose: () => void,
     maxCheckpointsPerStream?: number,
     persisted?: boolean,
+    onAck?: (ops: EncodedOp[], seq: number) => void,
   ) {
+    this.#onAck = onAck;
     this.#persisted = persisted;
     this.#remote = remote;
     this.#onClose = onClose;
@@ -270,7 +273,11 @@ export class Store {
     const group = this.#pending;
     this.#pending = [];
     this.#remote.commit(group.map((w) => w.ops)).then(
-      (seqs) => group.forEach((w, i) => w.resolve(seqs[i]!)),
+      (seqs) =>
+        group.forEach((w, i) => {
+          this.#onAck?.(w.ops, seqs[i]!);
+          w.resolve(seqs[i]!);
+        }),
       (error: unknown) => group.forEach((w) => w.reject(error)),
     );
   }

@@ -33,6 +33,9 @@ export const RESET_VIEW_IDLE_MS = 60_000;
 /** Snapshot values are gathered into writes of about this size. */
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 
+/** The points between the steps of a compaction, where a test may crash it (see `walden/testing`). */
+export type CompactionPoint = 'rotated' | 'snapshot-written' | 'catalog-committed' | 'repointed' | 'retired';
+
 /** How an {@link Engine} behaves; everything but durability has a default. */
 export interface EngineOptions {
   durability: Durability;
@@ -49,6 +52,8 @@ export interface EngineOptions {
   now?: () => number;
   /** Free bytes of storage left, if the platform can tell; compaction checks it before starting. */
   headroom?: () => Promise<number | undefined>;
+  /** Test-only: called between compaction steps; throwing stops the compaction where it is, as a crash would. */
+  atCompactionPoint?: (point: CompactionPoint) => void;
   /** Called with errors of automatic compactions (they have no caller to reject). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -60,7 +65,9 @@ export class Engine {
   readonly #dir: Directory;
   readonly #catalog: Catalog;
   readonly #store: string;
-  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError' | 'headroom'>> & Pick<EngineOptions, 'onBackgroundError' | 'headroom'>;
+  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError' | 'headroom' | 'atCompactionPoint'>> & Pick<EngineOptions, 'onBackgroundError' | 'headroom' | 'atCompactionPoint'>;
+  /** The last seq known to be flushed (equal to `#seq` in strict mode). */
+  #durableSeq = 0;
   #index: BTree<string, ValueLocation>;
   #seq: number;
   #base: OpenSnapshot | undefined;
@@ -104,6 +111,7 @@ export class Engine {
     this.#dormant = state.dormant;
     this.#report = state.report;
     this.#openMs = openMs;
+    this.#durableSeq = state.seq;
   }
 
   /**
@@ -141,8 +149,10 @@ export class Engine {
     try {
       segment.append(bytes, this.#options.preallocateBytes, recordOffsets);
       // Strict: the callers are resolved only after this flush returns.
-      if (this.#options.durability === 'strict') segment.file.flush();
-      else this.#scheduleFlush();
+      if (this.#options.durability === 'strict') {
+        segment.file.flush();
+        this.#durableSeq = first + writes.length - 1;
+      } else this.#scheduleFlush();
     } catch (error) {
       this.#rollback(segment, at, error);
       throw toStoreError(error, 'commit');
@@ -193,13 +203,13 @@ export class Engine {
   /** Up to `pageSize` entries of `range`, with values. */
   scan(range: ScanRange, pageSize: number): ScanPage {
     this.#checkOpen();
-    const entries: [string, Uint8Array][] = [];
+    const entries: [string, Uint8Array, number][] = [];
     const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
     const now = this.#options.now();
     if (max <= 0) return { entries };
     for (const [key, location] of iterateRange(this.#index, range, Number.POSITIVE_INFINITY)) {
       if (this.#expired(location, now)) continue;
-      entries.push([key, this.#read(location, key)]);
+      entries.push([key, this.#read(location, key), location.seq]);
       if (entries.length >= max) break;
     }
     return { entries };
@@ -218,6 +228,7 @@ export class Engine {
     this.#checkOpen();
     return {
       seq: this.#seq,
+      durableSeq: this.#durableSeq,
       keys: this.#index.size,
       walBytes: this.#segments.reduce((sum, s) => sum + s.end, 0),
       snapshotSeq: this.#base?.seq ?? 0,
@@ -275,6 +286,7 @@ export class Engine {
       const previous = this.#current();
       previous.file.flush();
       this.#dirty = false;
+      this.#durableSeq = this.#seq;
       // An interrupted compaction may already have started the segment at seq + 1: reuse it.
       if (previous.firstSeq !== seq + 1) this.#segments.push(await createSegment(this.#dir, seq + 1));
       frozen = this.#index.clone();
@@ -282,6 +294,7 @@ export class Engine {
       this.#barrier = undefined;
       releaseBarrier();
     }
+    this.#options.atCompactionPoint?.('rotated');
     // 2-3. Write snap-<seq>.db from the frozen view in time slices, then flush it.
     const name = snapshotName(seq);
     const now = this.#options.now();
@@ -295,6 +308,7 @@ export class Engine {
       throw toStoreError(error, 'compaction');
     }
     const snapshot: OpenSnapshot = { name, file, seq };
+    this.#options.atCompactionPoint?.('snapshot-written');
     // 4. The catalog row is the commit point (a strict IndexedDB transaction in the browser).
     try {
       await this.#catalog.put({ store: this.#store, seq, file: name, bytes: encoder.bytes, checksum: encoder.checksum, createdAt: Date.now() });
@@ -303,14 +317,17 @@ export class Engine {
       await this.#dir.remove(name).catch(() => {});
       throw toStoreError(error, 'compaction: catalog commit');
     }
+    this.#options.atCompactionPoint?.('catalog-committed');
     // 5. Point unchanged keys at the snapshot, so older files are no longer read.
     await this.#repoint(frozen, snapshot, now);
+    this.#options.atCompactionPoint?.('repointed');
     const previousBase = this.#base;
     this.#base = snapshot;
     // The older segments stay open: they are the change feed's history until retired.
     if (previousBase) this.#closeWhenUnpinned(previousBase.file);
     // 6. Retire one generation late: keep the previous snapshot and the log since it.
     if (this.#resetViews.size === 0) await this.#retire(previousBase?.seq ?? 0);
+    this.#options.atCompactionPoint?.('retired');
   }
 
   async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number, now: number): Promise<SnapshotEncoder> {
@@ -604,8 +621,10 @@ export class Engine {
   #flushNow(): void {
     if (!this.#dirty || this.#closed) return;
     try {
+      const seq = this.#seq;
       this.#current().file.flush();
       this.#dirty = false;
+      this.#durableSeq = seq;
     } catch (error) {
       this.#options.onBackgroundError?.(toStoreError(error, 'relaxed flush'));
     }
@@ -618,6 +637,12 @@ export class Engine {
   #checkWritable(): void {
     this.#checkOpen();
     if (this.#broken) throw this.#broken;
+  }
+
+  /** Test-only: stop all I/O at once, as a crash would (nothing is flushed or cleaned up). */
+  halt(): void {
+    this.#closed = true;
+    this.#wakeWaiters();
   }
 
   /** Flush what relaxed mode still holds, stop compaction and release every file. */

@@ -6,7 +6,7 @@ import { transfer } from 'comlink';
 import { StoreError } from '../errors.js';
 import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
-import { Engine } from './engine.js';
+import { Engine, type CompactionPoint } from './engine.js';
 import { openOpfsDirectory } from './opfs.js';
 import { readArtifact, readCheckpoints, sameManifest, stageSnapshot, storeDirectoryInUse } from './import.js';
 
@@ -28,6 +28,19 @@ function tryLock(name: string): Promise<(() => void) | undefined> {
       })
       .catch(reject);
   });
+}
+
+/**
+ * Test-only: a compaction hook that stops the engine at `point` and tells the page, which then
+ * terminates this worker (a worker cannot stop itself mid-task).
+ */
+function crashAt(point: string, halt: () => void): (at: CompactionPoint) => void {
+  return (at) => {
+    if (at !== point) return;
+    halt();
+    (self as unknown as { postMessage(message: unknown): void }).postMessage({ waldenTestingCrash: at });
+    throw new Error(`walden/testing: crashed at compaction point ${at}`);
+  };
 }
 
 const buffersOf = (values: (Uint8Array | undefined)[]) => values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer);
@@ -57,6 +70,7 @@ export function createEngineHost(): EngineApi {
           durability: options.durability,
           ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
           ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
+          ...(options.crashAtCompactionPoint ? { atCompactionPoint: crashAt(options.crashAtCompactionPoint, () => engine?.halt()) } : {}),
           headroom: async () => {
             const { quota, usage } = await navigator.storage.estimate();
             return quota === undefined || usage === undefined ? undefined : quota - usage;

@@ -13,6 +13,7 @@ const WORK = join(ROOT, 'tests/.app-work');
 const APP_URL = 'http://127.0.0.1:47124/';
 
 let preview: ChildProcess | undefined;
+let tarballPath = '';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -24,6 +25,7 @@ test.beforeAll(async () => {
   sh('npm', ['run', 'build'], ROOT);
   sh('npm', ['pack', '--silent', '--pack-destination', WORK], ROOT);
   const tarball = readdirSync(WORK).find((f) => f.endsWith('.tgz'))!;
+  tarballPath = join(WORK, tarball);
   const app = join(WORK, 'app');
   cpSync(join(ROOT, 'tests/app'), app, { recursive: true });
   sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(WORK, tarball)], app);
@@ -65,4 +67,24 @@ test('a Vite app built from the packed package works with the default worker and
     await profile.close();
     profile.remove();
   }
+});
+
+test('docs/examples/02-crash-test-kit passes as an outside user runs it, against the packed package', async () => {
+  test.setTimeout(240_000);
+  const example = join(WORK, 'kit-example');
+  cpSync(join(ROOT, 'docs/examples/02-crash-test-kit'), example, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` };
+  // The outer Playwright run's variables would confuse the inner one.
+  for (const key of Object.keys(env)) if (/^(PW_|PLAYWRIGHT_|TEST_)/.test(key)) delete env[key];
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: example, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarballPath]);
+  run(join(ROOT, 'node_modules/.bin/vite'), ['build']);
+  let output = '';
+  try {
+    output = run(join(ROOT, 'node_modules/.bin/playwright'), ['test', '--reporter=line']);
+  } catch (error) {
+    output = `${(error as { stdout?: Buffer }).stdout?.toString()}\n${(error as { stderr?: Buffer }).stderr?.toString()}`;
+    throw new Error(`the example's test failed:\n${output}`);
+  }
+  expect(output).toMatch(/1 passed/);
 });

@@ -1,0 +1,203 @@
+/**
+ * `walden/testing`: a Playwright kit for crash-testing apps built on Walden. Ways to die (the
+ * store's worker, the page's renderer, the whole browser), ways to look (a store's contents,
+ * files and catalog rows, read without the app's help), and `expectDurable`, which checks that
+ * every write the app saw acknowledged survived.
+ */
+import type { BrowserContext, Page } from '@playwright/test';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The points of a compaction where {@link installWaldenTesting} can make the worker crash. */
+export type CompactionCrashPoint = 'rotated' | 'snapshot-written' | 'catalog-committed' | 'repointed' | 'retired';
+
+/** The writes a page saw acknowledged: the last of each key, and the highest seq. */
+export interface AcknowledgedWrites {
+  seq: number;
+  writes: Record<string, [seq: number, type: 'put' | 'del']>;
+}
+
+/** A store as {@link storeState} reads it. */
+export interface StoreState {
+  seq: number;
+  durableSeq: number;
+  /** Every key with its value and the seq that wrote it, in key order. */
+  entries: { key: string; value: unknown; seq: number }[];
+  /** The store's OPFS files. */
+  files: string[];
+  /** Its snapshot catalog rows in IndexedDB. */
+  catalog: unknown[];
+  /** Its checkpoint rows in IndexedDB. */
+  checkpoints: unknown[];
+  /** What recovery did when the kit opened it. */
+  recovery: unknown;
+}
+
+/** Options of {@link installWaldenTesting}. */
+export interface TestingOptions {
+  /** Crash the store's worker at this point of its next compaction. */
+  crashAtCompactionPoint?: CompactionCrashPoint;
+}
+
+/**
+ * Turn on Walden's test hooks in every page of `target` opened from now on (call it before
+ * `page.goto`): stores register their workers and log acknowledged writes. Never on otherwise.
+ */
+export async function installWaldenTesting(target: Page | BrowserContext, options: TestingOptions = {}): Promise<void> {
+  await target.addInitScript((options: TestingOptions) => {
+    (globalThis as Record<string, unknown>).__waldenTesting = { workers: {}, acked: {}, ...options };
+  }, options);
+}
+
+/** The writes `page` saw acknowledged for `store` (or its only store). */
+export async function acknowledged(page: Page, store?: string): Promise<AcknowledgedWrites> {
+  return page.evaluate((store) => {
+    const testing = (globalThis as { __waldenTesting?: { acked: Record<string, unknown> } }).__waldenTesting;
+    if (!testing) throw new Error('walden/testing is not installed in this page: call installWaldenTesting before page.goto');
+    const name = store ?? Object.keys(testing.acked)[0];
+    return (name && testing.acked[name]) || { seq: 0, writes: {} };
+  }, store) as Promise<AcknowledgedWrites>;
+}
+
+/**
+ * Terminate the store's worker at once, mid-write if writes are going on.
+ *
+ * @returns The writes acknowledged up to that instant.
+ */
+export async function crashWorker(page: Page, store?: string): Promise<AcknowledgedWrites> {
+  return page.evaluate((store) => {
+    const testing = (globalThis as { __waldenTesting?: { workers: Record<string, Worker>; acked: Record<string, unknown> } }).__waldenTesting;
+    if (!testing) throw new Error('walden/testing is not installed in this page: call installWaldenTesting before page.goto');
+    const name = store ?? Object.keys(testing.workers)[0];
+    if (!name || !testing.workers[name]) throw new Error(`no open Walden store ${store ?? ''} in this page`);
+    testing.workers[name].terminate();
+    return testing.acked[name] ?? { seq: 0, writes: {} };
+  }, store) as Promise<AcknowledgedWrites>;
+}
+
+/** Terminate the store's worker right after the next `commits` records are acknowledged. */
+export async function crashAfterCommits(page: Page, commits: number, store?: string): Promise<void> {
+  await page.evaluate(([commits, store]) => {
+    const testing = (globalThis as { __waldenTesting?: Record<string, unknown> }).__waldenTesting;
+    if (!testing) throw new Error('walden/testing is not installed in this page');
+    testing.crashAfterCommits = { commits, store: store ?? undefined };
+  }, [commits, store ?? null] as const);
+}
+
+/**
+ * Crash the page's renderer (CDP `Page.crash`); the page is dead afterwards.
+ *
+ * @returns The writes acknowledged just before (a few more may have been acknowledged after).
+ */
+export async function crashPage(page: Page, store?: string): Promise<AcknowledgedWrites> {
+  const acked = await acknowledged(page, store);
+  const cdp = await page.context().newCDPSession(page);
+  const crashed = page.waitForEvent('crash', { timeout: 10_000 });
+  // Page.crash never answers: do not await it.
+  cdp.send('Page.crash').catch(() => {});
+  await crashed;
+  return acked;
+}
+
+function procStat(pid: number): { ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function childBrowserPids(): number[] {
+  if (!existsSync('/proc')) throw new Error('killBrowser needs /proc (Linux)');
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => procStat(pid)?.ppid === process.pid)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--user-data-dir=');
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Options of {@link killBrowser}. */
+export interface KillBrowserOptions {
+  /** Read this page's acknowledged writes first, and return them. */
+  page?: Page;
+  store?: string;
+  /** The profile directory the context was launched with (needed when this process runs several browsers). */
+  userDataDir?: string;
+}
+
+/**
+ * SIGKILL the browser process of a persistent context (`launchPersistentContext`), as a power
+ * cut of the app would. Relaunch with the same profile directory to see what survived.
+ *
+ * @returns The page's acknowledged writes, when `page` is given.
+ */
+export async function killBrowser(context: BrowserContext, options: KillBrowserOptions = {}): Promise<AcknowledgedWrites | undefined> {
+  const acked = options.page ? await acknowledged(options.page, options.store) : undefined;
+  const browsers = childBrowserPids().filter((pid) => !options.userDataDir || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--user-data-dir=${options.userDataDir}`));
+  if (browsers.length !== 1) throw new Error(`killBrowser: found ${browsers.length} browser processes; pass userDataDir to pick one`);
+  const closed = new Promise((resolve) => context.once('close', resolve));
+  process.kill(browsers[0]!, 'SIGKILL');
+  await closed;
+  return acked;
+}
+
+function inspectBundle(): string {
+  const candidates = [new URL(/* @vite-ignore */ './inspect.iife.js', import.meta.url), new URL(/* @vite-ignore */ '../../dist/testing/inspect.iife.js', import.meta.url)];
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return readFileSync(path, 'utf8');
+  }
+  throw new Error('walden/testing: inspect.iife.js not found (run `npm run build` in a source checkout)');
+}
+
+/**
+ * Read the store `name` of `origin` without the app's help: a blank page of the origin opens it
+ * (waiting for a crashed holder to let go), reads every key, value and seq, its files and rows.
+ * The app must not have it open in another page.
+ */
+export async function storeState(context: BrowserContext, origin: string, name: string): Promise<StoreState> {
+  const page = await context.newPage();
+  const url = `${origin.replace(/\/$/, '')}/__walden_testing_inspect__`;
+  try {
+    // Serve a blank page at the origin. The app's service worker would answer with the app itself
+    // (which opens the store), so bypass it and intercept on this CDP session of our own.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setBypassServiceWorker', { bypass: true });
+    await cdp.send('Fetch.enable', { patterns: [{ urlPattern: url, requestStage: 'Request' }] });
+    cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
+      const body = Buffer.from('<!doctype html><title>walden inspect</title>').toString('base64');
+      cdp.send('Fetch.fulfillRequest', { requestId: event.requestId, responseCode: 200, responseHeaders: [{ name: 'content-type', value: 'text/html' }], body }).catch(() => {});
+    });
+    await page.goto(url);
+    if ((await page.title()) !== 'walden inspect') throw new Error('walden/testing: could not open a blank page of the origin (a service worker answered instead)');
+    await page.addScriptTag({ content: inspectBundle() });
+    return (await page.evaluate((name) => (globalThis as unknown as { __waldenInspect: (n: string) => Promise<StoreState> }).__waldenInspect(name), name)) as StoreState;
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * Throw unless every acknowledged write is in `state`: each acknowledged put's key is there with
+ * a seq at least the acknowledged one; each acknowledged delete's key is gone or rewritten later;
+ * the store's seq is at least the highest acknowledged seq.
+ */
+export function expectDurable(acked: AcknowledgedWrites, state: StoreState): void {
+  const bySeq = new Map(state.entries.map((e) => [e.key, e.seq]));
+  const lost: string[] = [];
+  for (const [key, [seq, type]] of Object.entries(acked.writes)) {
+    const present = bySeq.get(key);
+    if (type === 'put' && (present === undefined || present < seq)) lost.push(`put ${JSON.stringify(key)} at seq ${seq} (${present === undefined ? 'missing' : `found seq ${present}`})`);
+    if (type === 'del' && present !== undefined && present < seq) lost.push(`delete ${JSON.stringify(key)} at seq ${seq} (the older value of seq ${present} is back)`);
+  }
+  if (state.seq < acked.seq) lost.push(`the store is at seq ${state.seq}, but seq ${acked.seq} was acknowledged`);
+  if (lost.length > 0) throw new Error(`walden: ${lost.length} acknowledged write(s) lost:\n  ${lost.slice(0, 20).join('\n  ')}`);
+}

@@ -1,0 +1,178 @@
+/**
+ * The demo app's own tests, written with the crash-test kit (`walden/testing`) the way an app's
+ * tests would be: offline reload through the service worker, crashes mid-write, two tabs.
+ */
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { crashAfterCommits, crashPage, crashWorker, expectDurable, installWaldenTesting, killBrowser, storeState } from '../../src/testing/index.js';
+import { Profile } from './support/browser.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const ORIGIN = 'http://127.0.0.1:47125';
+const STORE = 'walden-notes';
+let preview: ChildProcess | undefined;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  test.setTimeout(120_000);
+  execFileSync('npm', ['run', '--silent', 'demo:build'], { cwd: ROOT, stdio: 'ignore' });
+  preview = spawn(resolve(ROOT, 'node_modules/.bin/vite'), ['preview', '--config', 'demo/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(ORIGIN).then((r) => r.ok).catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the demo preview server did not start');
+});
+
+test.afterAll(() => preview?.kill());
+
+async function launch(profile: Profile): Promise<BrowserContext> {
+  const context = await profile.launch();
+  await installWaldenTesting(context);
+  return context;
+}
+
+async function openApp(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(ORIGIN);
+  await expect(page.locator('#badge')).toContainText('saved on this device');
+  return page;
+}
+
+async function addNote(page: Page, title: string): Promise<void> {
+  await page.fill('#title', title);
+  await page.fill('#body', `body of ${title}`);
+  await page.click('#compose button');
+  await expect(page.locator('#notes li', { hasText: title })).toHaveCount(1);
+}
+
+/** Write notes through the app as fast as it acknowledges them, until told to stop. */
+async function startWriting(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const form = document.getElementById('compose') as HTMLFormElement;
+    let i = 0;
+    const tick = () => {
+      (document.getElementById('title') as HTMLInputElement).value = `auto ${i++}`;
+      form.requestSubmit();
+      setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+
+test('works offline: the service worker serves the app and the notes are there', async () => {
+  const profile = new Profile();
+  try {
+    const context = await launch(profile);
+    const page = await openApp(context);
+    await addNote(page, 'Buy milk');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true));
+    await page.reload(); // now under the service worker's control, caching the shell
+    await expect(page.locator('#notes li', { hasText: 'Buy milk' })).toHaveCount(1);
+    await page.waitForFunction(async () => (await caches.keys()).length > 0 && (await (await caches.open('walden-notes-v1')).keys()).length >= 4);
+    await context.setOffline(true);
+    await page.reload();
+    await expect(page.locator('#badge')).toContainText('offline');
+    await expect(page.locator('#notes li', { hasText: 'Buy milk' })).toHaveCount(1);
+    await addNote(page, 'Written offline');
+    await context.setOffline(false);
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
+
+test('crash mid-write (worker, renderer, whole browser, compaction): every acknowledged note is back', async () => {
+  test.setTimeout(120_000);
+  const profile = new Profile();
+  try {
+    let context = await launch(profile);
+    let page = await openApp(context);
+    // 1. The store's worker dies mid-write.
+    await startWriting(page);
+    await page.waitForFunction(() => document.querySelectorAll('#notes li').length > 20);
+    let acked = await crashWorker(page, STORE);
+    await page.close();
+    let state = await storeState(context, ORIGIN, STORE);
+    expectDurable(acked, state);
+    expect(acked.seq).toBeGreaterThan(20);
+    // 2. The renderer crashes mid-write.
+    page = await openApp(context);
+    await startWriting(page);
+    await page.waitForTimeout(300);
+    acked = await crashPage(page, STORE);
+    state = await storeState(context, ORIGIN, STORE);
+    expectDurable(acked, state);
+    // 3. The browser is killed mid-write; relaunch the same profile.
+    page = await openApp(context);
+    await startWriting(page);
+    await page.waitForTimeout(300);
+    acked = (await killBrowser(context, { page, store: STORE, userDataDir: profile.dir }))!;
+    context = await launch(profile);
+    state = await storeState(context, ORIGIN, STORE);
+    expectDurable(acked, state);
+    // 4. A crash right after the next 5 commits.
+    page = await openApp(context);
+    await crashAfterCommits(page, 5, STORE);
+    await startWriting(page);
+    await page.waitForTimeout(300);
+    acked = await crashWorker(page, STORE).catch(async () => (await import('../../src/testing/index.js')).acknowledged(page, STORE));
+    await page.close();
+    state = await storeState(context, ORIGIN, STORE);
+    expectDurable(acked, state);
+    // The app shows every note the store holds after a reload.
+    page = await openApp(context);
+    const notes = state.entries.filter((e) => e.key.startsWith('note:')).length;
+    await expect(page.locator('#stats')).toContainText(`${notes} /`);
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
+
+for (const point of ['snapshot-written', 'catalog-committed', 'repointed'] as const) {
+  test(`a crash at compaction point "${point}" loses nothing`, async () => {
+    const profile = new Profile();
+    try {
+      const context = await profile.launch();
+      await installWaldenTesting(context, { crashAtCompactionPoint: point });
+      const page = await openApp(context);
+      for (let i = 0; i < 5; i++) await addNote(page, `note ${i}`);
+      await page.click('#bulk');
+      await expect(page.locator('#log')).toContainText('10,000 durable writes');
+      await page.click('#compact'); // the worker dies at the chosen point
+      await page.waitForFunction((point) => (globalThis as unknown as { __waldenTesting: { crashed?: string } }).__waldenTesting.crashed === point, point);
+      const acked = await (await import('../../src/testing/index.js')).acknowledged(page, STORE);
+      await page.close();
+      const state = await storeState(context, ORIGIN, STORE);
+      expectDurable(acked, state);
+      expect(state.entries.length).toBe(10_005);
+      // Crashed before its catalog row, the flushed snapshot still verifies by its own checksums
+      // and the catalog is empty: recovery adopts it and writes the row. After it, the row is there.
+      expect(state.catalog).toMatchObject([{ seq: 10_005 }]);
+    } finally {
+      await profile.close();
+      profile.remove();
+    }
+  });
+}
+
+test('two tabs: the second says the notes are open elsewhere, and takes over once the first closes', async () => {
+  const profile = new Profile();
+  try {
+    const context = await launch(profile);
+    const first = await openApp(context);
+    await addNote(first, 'from tab one');
+    const second = await context.newPage();
+    await second.goto(ORIGIN);
+    await expect(second.locator('#banner')).toContainText('open in another tab');
+    await first.close();
+    await second.reload();
+    await expect(second.locator('#notes li', { hasText: 'from tab one' })).toHaveCount(1);
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
