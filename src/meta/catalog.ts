@@ -5,23 +5,16 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Catalog, SnapshotRow } from '../engine/files.js';
+import type { CheckpointData } from '../format/checkpoint.js';
 
 /** Name of the IndexedDB database shared by all stores of an origin. */
 export const CATALOG_DB_NAME = 'walden';
 /** Schema version of {@link CATALOG_DB_NAME}: 1 had `snapshots`; 2 adds `checkpoints`. */
 export const CATALOG_DB_VERSION = 2;
 
-/** One saved checkpoint as IndexedDB holds it. */
-export interface CheckpointRow {
+/** One saved checkpoint as IndexedDB holds it: the checkpoint and its store. */
+export interface CheckpointRow extends CheckpointData {
   store: string;
-  stream: string;
-  sequence: number;
-  watermark: number;
-  eventCount: number;
-  operatorStates: Record<string, Uint8Array>;
-  sourceOffsets: Record<string, number>;
-  metadata: Record<string, string>;
-  savedAt: number;
 }
 
 /** The typed schema of the catalog database. */

@@ -17,21 +17,9 @@ export interface AcknowledgedWrites {
   writes: Record<string, [seq: number, type: 'put' | 'del']>;
 }
 
-/** A store as {@link storeState} reads it. */
-export interface StoreState {
-  seq: number;
-  durableSeq: number;
-  /** Every key with its value and the seq that wrote it, in key order. */
-  entries: { key: string; value: unknown; seq: number }[];
-  /** The store's OPFS files. */
-  files: string[];
-  /** Its snapshot catalog rows in IndexedDB. */
-  catalog: unknown[];
-  /** Its checkpoint rows in IndexedDB. */
-  checkpoints: unknown[];
-  /** What recovery did when the kit opened it. */
-  recovery: unknown;
-}
+import type { StoreState } from './types.js';
+
+export type { StoreState };
 
 /** Options of {@link installWaldenTesting}. */
 export interface TestingOptions {
@@ -87,10 +75,13 @@ export async function crashAfterCommits(page: Page, commits: number, store?: str
 /**
  * Crash the page's renderer (CDP `Page.crash`); the page is dead afterwards.
  *
- * @returns The writes acknowledged just before (a few more may have been acknowledged after).
+ * @returns The writes acknowledged just before (a few more may have been acknowledged after);
+ *   empty when the hooks are not installed.
  */
 export async function crashPage(page: Page, store?: string): Promise<AcknowledgedWrites> {
-  const acked = await acknowledged(page, store);
+  // Without the hooks installed there is nothing to report, but the crash still happens.
+  const installed = await page.evaluate(() => '__waldenTesting' in globalThis);
+  const acked = installed ? await acknowledged(page, store) : { seq: 0, writes: {} };
   const cdp = await page.context().newCDPSession(page);
   const crashed = page.waitForEvent('crash', { timeout: 10_000 });
   // Page.crash never answers: do not await it.
@@ -106,6 +97,19 @@ function procStat(pid: number): { ppid: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Every process below `root`, snapshotted now (after a kill they are reparented). */
+function descendants(root: number): number[] {
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => ({ pid: Number(name), ppid: procStat(Number(name))?.ppid }));
+  const out: number[] = [];
+  const walk = (parent: number) => {
+    for (const { pid, ppid } of all) if (ppid === parent) out.push(pid), walk(pid);
+  };
+  walk(root);
+  return out;
 }
 
 function childBrowserPids(): number[] {
@@ -142,9 +146,18 @@ export async function killBrowser(context: BrowserContext, options: KillBrowserO
   const acked = options.page ? await acknowledged(options.page, options.store) : undefined;
   const browsers = childBrowserPids().filter((pid) => !options.userDataDir || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--user-data-dir=${options.userDataDir}`));
   if (browsers.length !== 1) throw new Error(`killBrowser: found ${browsers.length} browser processes; pass userDataDir to pick one`);
+  const children = descendants(browsers[0]!);
   const closed = new Promise((resolve) => context.once('close', resolve));
   process.kill(browsers[0]!, 'SIGKILL');
   await closed;
+  // Its children exit by themselves within a second or two; make sure none holds the profile.
+  for (const child of children) {
+    try {
+      process.kill(child, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   return acked;
 }
 

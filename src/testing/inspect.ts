@@ -9,16 +9,7 @@ import type { EngineApi } from '../protocol.js';
 import { decodeValue } from '../client/codec.js';
 import InlineWorker from '../worker.ts?worker&inline';
 
-/** What {@link inspectStore} returns. */
-export interface InspectedStore {
-  seq: number;
-  durableSeq: number;
-  entries: { key: string; value: unknown; seq: number }[];
-  files: string[];
-  catalog: unknown[];
-  checkpoints: unknown[];
-  recovery: unknown;
-}
+import type { StoreState as InspectedStore } from './types.js';
 
 function idbRows(storeName: string, objectStore: string): Promise<unknown[]> {
   return new Promise((resolve) => {

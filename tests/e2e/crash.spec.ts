@@ -54,7 +54,7 @@ for (const method of ['worker.terminate()', 'Page.crash', 'SIGKILL browser'] as 
           expect(error).toBeUndefined();
           acked.push(await page.evaluate(() => window.harness.writer!.acked));
           if (method === 'Page.crash') {
-            await crashPage(profile.context!, page);
+            await crashPage(page);
           } else {
             await profile.kill();
             await profile.launch();

@@ -189,7 +189,7 @@ for (const method of ['reload', 'worker.terminate()', 'Page.crash'] as const) {
         await page.close();
         page = await profile.page();
       } else {
-        await crashPage(profile.context!, page);
+        await crashPage(page);
         page = await profile.page();
       }
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');

@@ -1,4 +1,5 @@
 /** Expiry and restart reconciliation in real Chromium, on real OPFS and IndexedDB. */
+import { Profile } from './support/browser.js';
 import { expect, storeName, test } from './support/fixtures.js';
 
 test('expired keys are invisible at once and dropped at open, reported in info().recovery', async ({ harness }, info) => {
@@ -24,7 +25,11 @@ test('expired keys are invisible at once and dropped at open, reported in info()
   expect(r.reopened.keys).toBe(1);
 });
 
-test('files deleted behind the store: STORE_DATA_LOST, never an empty store; IndexedDB cleared: reopens from the files', async ({ harness }, info) => {
+test('files deleted behind the store: STORE_DATA_LOST, never an empty store; IndexedDB cleared: reopens from the files', async ({}, info) => {
+  // A profile of its own: deleting the database waits for every connection of the origin to close.
+  const profile = new Profile();
+  await profile.launch();
+  const harness = await profile.page();
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
     const walden = async () => (await navigator.storage.getDirectory()).getDirectoryHandle('walden');
@@ -47,6 +52,7 @@ test('files deleted behind the store: STORE_DATA_LOST, never an empty store; Ind
       const request = indexedDB.deleteDatabase('walden');
       request.onsuccess = resolve;
       request.onerror = reject;
+      request.onblocked = () => reject(new Error('deleting the database is blocked by an open connection'));
     });
     const fromFiles = await codeOf();
     // Now the files go while IndexedDB remembers the store (a partial eviction).
@@ -61,4 +67,6 @@ test('files deleted behind the store: STORE_DATA_LOST, never an empty store; Ind
   expect(r.lost).toMatchObject({ code: 'STORE_DATA_LOST', message: expect.stringContaining('files are gone') });
   expect(r.again).toMatchObject({ code: 'STORE_DATA_LOST' });
   expect(r.fresh.info).toMatchObject({ seq: 0, keys: 0 });
+  await profile.close();
+  profile.remove();
 });

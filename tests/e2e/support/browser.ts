@@ -1,8 +1,9 @@
 /** Launching Chromium with a disk-backed profile, opening the harness, and the ways to crash. */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killBrowser } from '../../../src/testing/index.js';
 
 export const HARNESS_URL = 'http://127.0.0.1:47123/tests/harness/index.html';
 
@@ -36,20 +37,7 @@ export class Profile {
 
   /** SIGKILL the browser process (and its children) mid-whatever, like a power cut of the app. */
   async kill(): Promise<void> {
-    const pid = browserPid(this.dir);
-    if (pid === undefined) throw new Error('browser process not found');
-    const children = descendants(pid);
-    const closed = new Promise((resolve) => this.context!.once('close', resolve));
-    process.kill(pid, 'SIGKILL');
-    await closed;
-    // Orphaned children exit by themselves within 1-2 s; make sure none holds the profile.
-    for (const child of children) {
-      try {
-        process.kill(child, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    await killBrowser(this.context!, { userDataDir: this.dir });
     this.context = undefined;
   }
 
@@ -63,46 +51,4 @@ export class Profile {
   }
 }
 
-/** Crash the renderer of `page` through CDP; the page object is dead afterwards. */
-export async function crashPage(context: BrowserContext, page: Page): Promise<void> {
-  const cdp = await context.newCDPSession(page);
-  const crashed = page.waitForEvent('crash', { timeout: 10_000 });
-  // Page.crash never resolves: do not await it.
-  cdp.send('Page.crash').catch(() => {});
-  await crashed;
-}
-
-function procStat(pid: number): { ppid: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-function allPids(): number[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
-}
-
-/** The browser process using `userDataDir`: a direct child of this process. */
-function browserPid(userDataDir: string): number | undefined {
-  return allPids().find((pid) => {
-    if (procStat(pid)?.ppid !== process.pid) return false;
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--user-data-dir=${userDataDir}`);
-    } catch {
-      return false;
-    }
-  });
-}
-
-function descendants(root: number): number[] {
-  const pids = allPids().map((pid) => ({ pid, ppid: procStat(pid)?.ppid }));
-  const out: number[] = [];
-  const walk = (parent: number) => {
-    for (const { pid, ppid } of pids) if (ppid === parent) out.push(pid), walk(pid);
-  };
-  walk(root);
-  return out;
-}
+export { crashPage } from '../../../src/testing/index.js';
