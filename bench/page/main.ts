@@ -1,0 +1,211 @@
+// The bench page: one driver per system, the same workloads for each, timed in the page.
+import { wrap, type Remote } from 'comlink';
+import Dexie from 'dexie';
+import { createStore, get as kvGet, getMany as kvGetMany, set as kvSet, setMany as kvSetMany, entries as kvEntries } from 'idb-keyval';
+import { openStore, type Store } from '../../src/index.js';
+import WaldenWorker from '../../src/worker.ts?worker';
+import RawWorker from './raw-worker.ts?worker';
+import SqliteWorker from './sqlite-worker.ts?worker';
+import type { SqliteApi } from './sqlite-worker.js';
+
+/** What every system offers the workloads. */
+interface Driver {
+  open(name: string): Promise<void>;
+  put(key: string, value: Uint8Array): Promise<unknown>;
+  batch(entries: [string, Uint8Array][]): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  getMany(keys: string[]): Promise<unknown[]>;
+  scanAll(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function walden(durability: 'strict' | 'relaxed'): Driver {
+  let store: Store;
+  return {
+    async open(name) {
+      store = await openStore(name, { durability, worker: new WaldenWorker() });
+    },
+    put: (key, value) => store.put(key, value),
+    batch: (entries) => store.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value }))),
+    get: (key) => store.get(key),
+    getMany: (keys) => store.getMany(keys),
+    async scanAll() {
+      let n = 0;
+      for await (const _ of store.scan()) n++;
+      return n;
+    },
+    close: () => store.close(),
+    compact: () => store.compact(),
+  } as Driver;
+}
+
+function raw(): Driver {
+  const worker = new RawWorker();
+  let id = 0;
+  const pending = new Map<number, (v: unknown) => void>();
+  worker.onmessage = (event) => {
+    pending.get(event.data.id)?.(event.data.result);
+    pending.delete(event.data.id);
+  };
+  const call = (op: string, ...args: unknown[]) => new Promise<unknown>((resolve) => (pending.set(++id, resolve), worker.postMessage({ id, op, args })));
+  return {
+    open: async (name) => void (await call('open', name)),
+    put: (key, value) => call('put', key, value),
+    batch: (entries) => call('batch', entries),
+    get: (key) => call('get', key),
+    getMany: async (keys) => (await call('getMany', keys)) as unknown[],
+    scanAll: async () => Number.NaN,
+    close: async () => {
+      await call('close');
+      worker.terminate();
+    },
+  };
+}
+
+function idbKeyval(): Driver {
+  let store: ReturnType<typeof createStore>;
+  return {
+    open: async (name) => void (store = createStore(`kv-${name}`, 'kv')),
+    put: (key, value) => kvSet(key, value, store),
+    batch: (entries) => kvSetMany(entries, store),
+    get: (key) => kvGet(key, store),
+    getMany: (keys) => kvGetMany(keys, store),
+    scanAll: async () => (await kvEntries(store)).length,
+    close: async () => {},
+  };
+}
+
+function dexie(): Driver {
+  let db: Dexie & { kv: Dexie.Table<{ k: string; v: Uint8Array }, string> };
+  return {
+    async open(name) {
+      db = new Dexie(`dexie-${name}`) as typeof db;
+      db.version(1).stores({ kv: 'k' });
+      await db.open();
+    },
+    put: (k, v) => db.kv.put({ k, v }),
+    batch: (entries) => db.kv.bulkPut(entries.map(([k, v]) => ({ k, v }))),
+    get: async (k) => (await db.kv.get(k))?.v,
+    getMany: async (keys) => (await db.kv.bulkGet(keys)).map((r) => r?.v),
+    // toArray, not count(): every system reads every key and value in order.
+    scanAll: async () => (await db.kv.orderBy('k').toArray()).length,
+    close: async () => db.close(),
+  };
+}
+
+function sqlite(): Driver {
+  const worker = new SqliteWorker();
+  const api: Remote<SqliteApi> = wrap<SqliteApi>(worker);
+  return {
+    open: (name) => api.open(name),
+    put: (key, value) => api.put(key, value),
+    batch: (entries) => api.batch(entries),
+    get: (key) => api.get(key),
+    getMany: (keys) => api.getMany(keys),
+    scanAll: () => api.scanAll(),
+    close: async () => {
+      await api.close();
+      worker.terminate();
+    },
+  };
+}
+
+const DRIVERS: Record<string, () => Driver> = {
+  'walden (strict)': () => walden('strict'),
+  'walden (relaxed)': () => walden('relaxed'),
+  'raw OPFS limit': raw,
+  'idb-keyval': idbKeyval,
+  dexie,
+  'sqlite-wasm (opfs-sahpool)': sqlite,
+};
+
+const value = (i: number) => {
+  const bytes = new Uint8Array(100);
+  for (let j = 0; j < 100; j++) bytes[j] = (i * 31 + j) & 0xff;
+  return bytes;
+};
+const key = (i: number) => `key:${String(i).padStart(8, '0')}`;
+
+/** Run one workload on a fresh store of one system; returns operations per second (or ms). */
+async function run(system: string, workload: string, tag: string): Promise<Record<string, number>> {
+  const d = DRIVERS[system]!();
+  await d.open(`${workload}-${tag}`);
+  const time = async (fn: () => Promise<unknown>) => {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  };
+  let out: Record<string, number> = {};
+  try {
+    if (workload === 'single') {
+      const ms = await time(async () => {
+        for (let i = 0; i < 2000; i++) await d.put(key(i), value(i));
+      });
+      out = { opsPerSec: 2000 / (ms / 1000) };
+    } else if (workload === 'concurrent') {
+      let next = 0;
+      const ms = await time(() =>
+        Promise.all(
+          Array.from({ length: 64 }, async () => {
+            while (next < 20_000) {
+              const i = next++;
+              await d.put(key(i), value(i));
+            }
+          }),
+        ),
+      );
+      out = { opsPerSec: 20_000 / (ms / 1000) };
+    } else if (workload === 'bulk') {
+      const ms = await time(async () => {
+        for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+      });
+      out = { opsPerSec: 100_000 / (ms / 1000) };
+    } else if (workload === 'reads') {
+      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+      const ms = await time(async () => {
+        for (let i = 0; i < 10_000; i++) await d.get(key(Math.floor(Math.random() * 100_000)));
+      });
+      const manyMs = await time(async () => {
+        for (let i = 0; i < 100; i++) await d.getMany(Array.from({ length: 100 }, () => key(Math.floor(Math.random() * 100_000))));
+      });
+      let scanned = 0;
+      const scanMs = await time(async () => void (scanned = await d.scanAll()));
+      // The raw limit keeps no ordered index: it has no scan (NaN).
+      out = { getsPerSec: 10_000 / (ms / 1000), getManyMs: manyMs / 100, scanKeysPerSec: scanned / (scanMs / 1000) };
+    } else if (workload === 'large') {
+      const big = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+      const ms = await time(async () => {
+        for (let i = 0; i < 200; i++) await d.put(key(i), big);
+      });
+      out = { opsPerSec: 200 / (ms / 1000), mbPerSec: (200 * 0.25) / (ms / 1000) };
+    }
+  } finally {
+    await d.close();
+  }
+  return out;
+}
+
+/** Prepare the cold-open store: 100,000 keys, compacted (Walden), then a 10 MB tail. */
+async function prepareCold(system: string, tag: string): Promise<void> {
+  const d = DRIVERS[system]!();
+  await d.open(`cold-${tag}`);
+  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+  if (system.startsWith('walden')) await (d as unknown as { compact?: () => Promise<void> }).compact?.();
+  const tail = new Uint8Array(10_000).fill(7);
+  for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, Uint8Array]));
+  await d.close();
+}
+
+/** Open the cold store after a reload and read one value: ms to the first value. */
+async function coldOpen(system: string, tag: string): Promise<Record<string, number>> {
+  const t = performance.now();
+  const d = DRIVERS[system]!();
+  await d.open(`cold-${tag}`);
+  await d.get(key(12_345));
+  const ms = performance.now() - t;
+  await d.close();
+  return { ms };
+}
+
+(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen };
+document.getElementById('status')!.textContent = 'ready';

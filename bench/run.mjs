@@ -1,0 +1,85 @@
+// `npm run bench`: every workload on every system, side by side in one browser run, against the
+// raw OPFS limit. Prints a table, writes bench/results/<time>.json and docs/performance.md (+ SVG).
+import { chromium } from '@playwright/test';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findChromium, NO_CHROMIUM_HINT } from '../scripts/chromium.mjs';
+import { renderReport } from './report.mjs';
+import { bundleSizes } from './sizes.mjs';
+
+const RUNS = Number(process.env.RUNS ?? 3);
+const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold').split(',');
+const ORIGIN = 'http://127.0.0.1:47127';
+const executablePath = await findChromium();
+if (!executablePath) {
+  console.error(NO_CHROMIUM_HINT);
+  process.exit(1);
+}
+execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
+const sizes = bundleSizes();
+execFileSync('npx', ['vite', 'build', '--config', 'bench/page/vite.config.ts'], { stdio: 'inherit' });
+const server = spawn('npx', ['vite', 'preview', '--config', 'bench/page/vite.config.ts'], { stdio: 'ignore' });
+for (let i = 0; i < 100 && !(await fetch(ORIGIN).then((r) => r.ok).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+const profile = mkdtempSync(join(tmpdir(), 'walden-bench-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const samples = {}; // workload -> system -> metric -> [values]
+const record = (workload, system, result) => {
+  for (const [metric, value] of Object.entries(result)) ((((samples[workload] ??= {})[system] ??= {})[metric] ??= []).push(value));
+};
+try {
+  const page = await context.newPage();
+  const load = async () => {
+    await page.goto(ORIGIN);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+  };
+  await load();
+  const systems = await page.evaluate(() => window.bench.systems);
+  for (let run = 0; run < RUNS; run++) {
+    for (const workload of WORKLOADS.filter((w) => w !== 'cold')) {
+      // Rotate the order so no system always runs first (warm-up, thermal, page cache).
+      const order = systems.map((_, i) => systems[(i + run) % systems.length]);
+      for (const system of order) {
+        const result = await page.evaluate(([s, w, tag]) => window.bench.run(s, w, tag), [system, workload, `${run}-${system.replace(/\W+/g, '')}`]);
+        record(workload, system, result);
+        process.stdout.write(`run ${run + 1}/${RUNS} ${workload} ${system}: ${JSON.stringify(result)}\n`);
+      }
+    }
+    if (WORKLOADS.includes('cold')) {
+      for (const system of systems.filter((s) => s !== 'raw OPFS limit' && s !== 'walden (relaxed)')) {
+        const tag = `${run}-${system.replace(/\W+/g, '')}`;
+        await page.evaluate(([s, t]) => window.bench.prepareCold(s, t), [system, tag]);
+        await load(); // a reload: nothing of the store is left in the page or its workers
+        const result = await page.evaluate(([s, t]) => window.bench.coldOpen(s, t), [system, tag]);
+        record('cold', system, result);
+        process.stdout.write(`run ${run + 1}/${RUNS} cold ${system}: ${JSON.stringify(result)}\n`);
+      }
+    }
+  }
+} finally {
+  await context.close();
+  server.kill();
+  rmSync(profile, { recursive: true, force: true });
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const medians = {};
+for (const [workload, bySystem] of Object.entries(samples)) {
+  for (const [system, metrics] of Object.entries(bySystem)) {
+    for (const [metric, values] of Object.entries(metrics)) ((medians[workload] ??= {})[system] ??= {})[metric] = median(values);
+  }
+}
+const result = { when: new Date().toISOString(), runs: RUNS, browser: 'headless Chromium', machine: '2 vCPU VM', sizes, medians, samples };
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/${result.when.replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, JSON.stringify(result, null, 2));
+writeFileSync('bench/results/latest.json', JSON.stringify(result, null, 2));
+const { table, markdown, svg } = renderReport(result);
+console.log(table);
+writeFileSync('docs/performance-chart.svg', svg);
+writeFileSync('docs/performance-results.md', markdown);
+console.log(`wrote ${file}, docs/performance-results.md and docs/performance-chart.svg`);
