@@ -9,8 +9,8 @@ import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
 import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
-import { artifactChunks, streamOf } from './export.js';
 import type { ExportManifest } from '../format/artifact.js';
+import { streamOf } from './streams.js';
 
 /** When a put's value expires: after `ttlMs`, or at `expiresAt` (a Date or ms since the epoch). */
 export interface ExpiryOptions {
@@ -227,7 +227,14 @@ export class Store {
     this.#sendPending();
     let resolve!: (m: ExportManifest) => void;
     const manifest = new Promise<ExportManifest>((r) => (resolve = r));
-    return { stream: streamOf(artifactChunks(this.#remote, this.name, this.checkpoints, resolve)), manifest };
+    const remote = this.#remote;
+    const { name, checkpoints } = this;
+    // The export code (tar, SHA-256) loads only when a page exports: it stays out of the page entry.
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const { artifactChunks } = await import('./export.js');
+      yield* artifactChunks(remote, name, checkpoints, resolve);
+    }
+    return { stream: streamOf(chunks()), manifest };
   }
 
   /** Write a snapshot now (writes continue meanwhile) and retire what it makes redundant. */
