@@ -1,5 +1,5 @@
 /** The runnable examples under docs/examples/ work and keep their promises. */
-import { expect, test } from './support/fixtures.js';
+import { test } from './support/fixtures.js';
 
 test('01-derived-counter: derived counts survive reloads and match a full scan', async ({ profile }) => {
   const page = await profile.context!.newPage();
