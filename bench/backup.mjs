@@ -1,28 +1,13 @@
 // Backup probe: a ~100 MB store exported to a Blob and imported as a new store.
 // Reports times and peak heaps (page, and the worker doing each step). Usage: node bench/backup.mjs [MB]
-import { chromium } from '@playwright/test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'vite';
-import { findChromium } from '../scripts/chromium.mjs';
+import { openHarness } from './harness.mjs';
 import { workerHeaps } from './worker-heap.mjs';
 
 const MB = Number(process.argv[2] ?? 100);
-const server = await createServer({ configFile: 'tests/harness/vite.config.ts' });
-await server.listen();
-const profileDir = mkdtempSync(join(tmpdir(), 'walden-backup-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: await findChromium(),
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-precise-memory-info'],
-});
+const { context, page, close } = await openHarness(['--enable-precise-memory-info']);
 const peaks = { page: 0, worker: 0 };
 let sampling = true;
 try {
-  const page = await context.newPage();
-  await page.goto('http://127.0.0.1:47123/tests/harness/index.html');
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   await page.evaluate(async (mb) => {
     await window.harness.open('backup-src');
     const value = new Uint8Array(64 * 1024).map((_, i) => i * 31);
@@ -53,7 +38,5 @@ try {
   console.log(JSON.stringify({ ...result, peakPageHeapMB: +(peaks.page / 1e6).toFixed(1), peakWorkerHeapMB: +(peaks.worker / 1e6).toFixed(1) }, null, 2));
 } finally {
   sampling = false;
-  await context.close();
-  await server.close();
-  rmSync(profileDir, { recursive: true, force: true });
+  await close();
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { findChromium, NO_CHROMIUM_HINT } from '../scripts/chromium.mjs';
 import { renderReport } from './report.mjs';
 import { bundleSizes } from './sizes.mjs';
+import { CHROMIUM_ARGS } from './harness.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold').split(',');
@@ -26,7 +27,7 @@ const profile = mkdtempSync(join(tmpdir(), 'walden-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: CHROMIUM_ARGS,
 });
 const samples = {}; // workload -> system -> metric -> [values]
 const record = (workload, system, result) => {

@@ -1,26 +1,11 @@
 // Scale probe: write 1,000,000 keys (100-byte values), then open the store in a fresh worker
 // and report open time and the worker's heap. Usage: node bench/scale.mjs [keys]
-import { chromium } from '@playwright/test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'vite';
-import { findChromium } from '../scripts/chromium.mjs';
+import { openHarness } from './harness.mjs';
 import { workerHeaps } from './worker-heap.mjs';
 
 const KEYS = Number(process.argv[2] ?? 1_000_000);
-const server = await createServer({ configFile: 'tests/harness/vite.config.ts' });
-await server.listen();
-const profileDir = mkdtempSync(join(tmpdir(), 'walden-scale-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: await findChromium(),
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { context, page, close } = await openHarness();
 try {
-  const page = await context.newPage();
-  await page.goto('http://127.0.0.1:47123/tests/harness/index.html');
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   const load = await page.evaluate(async (keys) => {
     await window.harness.open('scale');
     const store = window.harness.store;
@@ -55,7 +40,5 @@ try {
   };
   console.log(JSON.stringify(result, null, 2));
 } finally {
-  await context.close();
-  await server.close();
-  rmSync(profileDir, { recursive: true, force: true });
+  await close();
 }
