@@ -86,11 +86,14 @@ async function catalogRows(): Promise<{ seq: number; file: string; bytes: number
   });
 }
 
+let renderToken = 0;
+
 async function render(): Promise<void> {
   if (!store) return;
+  // Renders overlap when writes come fast: only the newest one may touch the list.
+  const token = ++renderToken;
   const query = $<HTMLInputElement>('search').value.toLowerCase();
-  const list = $('notes');
-  list.replaceChildren();
+  const items: HTMLLIElement[] = [];
   let shown = 0;
   for await (const [key, value] of store.scan({ prefix: 'note:', reverse: true, limit: 200 })) {
     const note = value as Note;
@@ -105,9 +108,11 @@ async function render(): Promise<void> {
       await store!.delete(key);
       await render();
     };
-    list.append(item);
+    items.push(item);
     shown++;
   }
+  if (token !== renderToken) return;
+  $('notes').replaceChildren(...items);
   $('empty').hidden = shown > 0;
   await renderPanel();
 }

@@ -8,7 +8,7 @@ import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, ResetPage, Sc
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Engine, type CompactionPoint } from './engine.js';
 import { openOpfsDirectory } from './opfs.js';
-import { readArtifact, readCheckpoints, sameManifest, stageSnapshot, storeDirectoryInUse } from './import.js';
+import { importIntoStore } from './import.js';
 
 /** The Web Lock a store's owner holds: `walden:<name>`. */
 export function lockName(store: string): string {
@@ -122,35 +122,9 @@ export function createEngineHost(): EngineApi {
       const releaseLock = await tryLock(lockName(name));
       if (!releaseLock) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open; close it before importing over it`);
       const db = new IdbCatalog(await openCatalogDb());
-      const walden = await (await navigator.storage.getDirectory()).getDirectoryHandle('walden', { create: true });
-      const stagingName = `.import-${name}-${Date.now().toString(36)}`;
       try {
-        // Check everything before touching anything: the existing store stays as it is on refusal.
-        const exists = (await storeDirectoryInUse(walden, name)) || (await db.createdAt(name)) !== undefined;
-        if (exists && !options.replace) throw new StoreError('STORE_EXISTS', `store ${JSON.stringify(name)} exists; pass { replace: true } to replace it`);
-        const layout = await readArtifact(artifact);
-        if (options.expectedManifest !== undefined && !sameManifest(layout.manifest, options.expectedManifest)) {
-          throw new StoreError('STORE_INVALID_ARTIFACT', 'invalid artifact: the sibling manifest differs from the one inside the artifact');
-        }
-        const checkpoints = await readCheckpoints(artifact, layout);
-        const staging = await walden.getDirectoryHandle(stagingName, { create: true });
-        const snapshot = await stageSnapshot(artifact, layout, staging);
-        // Switch: old store out, staged snapshot in, then the catalog row (the commit point).
-        if (exists) {
-          await db.deleteStore(name);
-          await walden.removeEntry(name, { recursive: true }).catch(() => {});
-        }
-        const target = await walden.getDirectoryHandle(name, { create: true });
-        const staged = await staging.getFileHandle(snapshot.name);
-        await (staged as unknown as { move(dir: FileSystemDirectoryHandle): Promise<void> }).move(target);
-        await db.put({ store: name, seq: layout.manifest.seq, file: snapshot.name, bytes: snapshot.bytes, checksum: snapshot.checksum, createdAt: Date.now() });
-        await db.putCheckpoints(name, checkpoints);
-        const imported = await Engine.open(await openOpfsDirectory(name), db, name, { durability: 'strict' });
-        const info = imported.info();
-        await imported.close();
-        return info;
+        return await importIntoStore(name, artifact, options, db);
       } finally {
-        await walden.removeEntry(stagingName, { recursive: true }).catch(() => {});
         db.close();
         releaseLock();
       }

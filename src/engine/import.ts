@@ -6,7 +6,12 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ARTIFACT_MAX_FILES, decodeTarHeader, invalidArtifact, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
 import { CheckpointFormatError, decodeCheckpoint, type CheckpointData } from '../format/checkpoint.js';
+import { StoreError } from '../errors.js';
+import type { IdbCatalog } from '../meta/catalog.js';
+import type { StoreInfo } from '../protocol.js';
+import { Engine } from './engine.js';
 import { writeAt } from './files.js';
+import { openOpfsDirectory } from './opfs.js';
 import { verifySnapshot } from './recovery.js';
 
 /** Bytes per read of the artifact while hashing or staging. */
@@ -126,5 +131,44 @@ export function sameManifest(a: ExportManifest, b: string): boolean {
     return JSON.stringify(a) === JSON.stringify(JSON.parse(b));
   } catch {
     return false;
+  }
+}
+
+/**
+ * Import `artifact` as the store `name`, whose lock the caller holds: check everything before
+ * touching anything (so a refusal leaves the existing store as it was), stage and verify the
+ * snapshot, then switch (old store out, staged snapshot in, catalog row last) and recover it.
+ *
+ * @throws {@link StoreError} `STORE_EXISTS`, `STORE_INVALID_ARTIFACT`.
+ */
+export async function importIntoStore(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }, db: IdbCatalog): Promise<StoreInfo> {
+  const walden = await (await navigator.storage.getDirectory()).getDirectoryHandle('walden', { create: true });
+  const stagingName = `.import-${name}-${Date.now().toString(36)}`;
+  try {
+    const exists = (await storeDirectoryInUse(walden, name)) || (await db.createdAt(name)) !== undefined;
+    if (exists && !options.replace) throw new StoreError('STORE_EXISTS', `store ${JSON.stringify(name)} exists; pass { replace: true } to replace it`);
+    const layout = await readArtifact(artifact);
+    if (options.expectedManifest !== undefined && !sameManifest(layout.manifest, options.expectedManifest)) {
+      throw invalidArtifact('the sibling manifest differs from the one inside the artifact');
+    }
+    const checkpoints = await readCheckpoints(artifact, layout);
+    const staging = await walden.getDirectoryHandle(stagingName, { create: true });
+    const snapshot = await stageSnapshot(artifact, layout, staging);
+    // Switch: old store out, staged snapshot in, then the catalog row (the commit point).
+    if (exists) {
+      await db.deleteStore(name);
+      await walden.removeEntry(name, { recursive: true }).catch(() => {});
+    }
+    const target = await walden.getDirectoryHandle(name, { create: true });
+    const staged = await staging.getFileHandle(snapshot.name);
+    await (staged as unknown as { move(dir: FileSystemDirectoryHandle): Promise<void> }).move(target);
+    await db.put({ store: name, seq: layout.manifest.seq, file: snapshot.name, bytes: snapshot.bytes, checksum: snapshot.checksum, createdAt: Date.now() });
+    await db.putCheckpoints(name, checkpoints);
+    const imported = await Engine.open(await openOpfsDirectory(name), db, name, { durability: 'strict' });
+    const info = imported.info();
+    await imported.close();
+    return info;
+  } finally {
+    await walden.removeEntry(stagingName, { recursive: true }).catch(() => {});
   }
 }

@@ -92,7 +92,7 @@ test('crash mid-write (worker, renderer, whole browser, compaction): every ackno
     let page = await openApp(context);
     // 1. The store's worker dies mid-write.
     await startWriting(page);
-    await page.waitForFunction(() => document.querySelectorAll('#notes li').length > 20);
+    await page.waitForFunction(() => ((globalThis as unknown as { __waldenTesting: { acked: Record<string, { seq: number }> } }).__waldenTesting.acked['walden-notes']?.seq ?? 0) > 20);
     let acked = await crashWorker(page, STORE);
     await page.close();
     let state = await storeState(context, ORIGIN, STORE);
