@@ -161,7 +161,15 @@ export async function killBrowser(context: BrowserContext, options: KillBrowserO
   return acked;
 }
 
+let bundle: string | undefined;
+
+/** The in-page inspector script (read once per process). */
 function inspectBundle(): string {
+  bundle ??= readInspectBundle();
+  return bundle;
+}
+
+function readInspectBundle(): string {
   const candidates = [new URL(/* @vite-ignore */ './inspect.iife.js', import.meta.url), new URL(/* @vite-ignore */ '../../dist/testing/inspect.iife.js', import.meta.url)];
   for (const url of candidates) {
     const path = fileURLToPath(url);

@@ -4,6 +4,7 @@
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { crashAfterCommits, crashPage, crashWorker, expectDurable, installWaldenTesting, killBrowser, storeState } from '../../src/testing/index.js';
 import { Profile } from './support/browser.js';
@@ -18,6 +19,8 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   test.setTimeout(120_000);
   execFileSync('npm', ['run', '--silent', 'demo:build'], { cwd: ROOT, stdio: 'ignore' });
+  // The kit's in-page bundle comes from dist/ (`npm test` builds it first).
+  if (!existsSync(resolve(ROOT, 'dist/testing/inspect.iife.js'))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'ignore' });
   preview = spawn(resolve(ROOT, 'node_modules/.bin/vite'), ['preview', '--config', 'demo/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     if (await fetch(ORIGIN).then((r) => r.ok).catch(() => false)) return;

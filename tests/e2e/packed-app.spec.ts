@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Profile } from './support/browser.js';
 
@@ -22,7 +22,9 @@ test.beforeAll(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   const sh = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-  sh('npm', ['run', 'build'], ROOT);
+  // `npm test` builds before the browser tests; building again here would empty dist/ under the
+  // specs running in parallel that use it (the testing kit reads dist/testing/).
+  if (!existsSync(join(ROOT, 'dist/index.js')) || !existsSync(join(ROOT, 'dist/testing/inspect.iife.js'))) sh('npm', ['run', 'build'], ROOT);
   sh('npm', ['pack', '--silent', '--pack-destination', WORK], ROOT);
   const tarball = readdirSync(WORK).find((f) => f.endsWith('.tgz'))!;
   tarballPath = join(WORK, tarball);
