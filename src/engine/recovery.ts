@@ -201,7 +201,8 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   }
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
-  const keptRows = (await catalog.list(store)).filter((row) => row.seq <= baseSeq);
+  // The rows read above, less those dropped since (all newer than the base, or with no file).
+  const keptRows = rows.filter((row) => row.seq <= baseSeq);
   const previousSeq = keptRows.length >= 2 ? keptRows[keptRows.length - 2]!.seq : 0;
   for (const name of snapshotFiles) {
     const seq = parseSnapshotName(name)!;
