@@ -3,6 +3,7 @@
  * stand alone), and the argument checks that run before anything is sent to the worker.
  */
 import { Packr } from 'msgpackr';
+import { RESERVED_PREFIX } from '../engine/ledger.js';
 
 /** Largest encoded value accepted by `put` (64 MiB). */
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
@@ -74,6 +75,7 @@ const utf8 = new TextEncoder();
 export function assertKey(key: unknown, what = 'key'): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`${what} must be a string, got ${key === null ? 'null' : typeof key}`);
   if (key.length === 0) throw new TypeError(`${what} must not be empty`);
+  if (key.startsWith(RESERVED_PREFIX)) throw new TypeError(`${what} must not start with "\\u0000walden:" (reserved for Walden's own entries)`);
   if (!key.isWellFormed()) throw new TypeError(`${what} contains a lone surrogate`);
   if (key.length * 3 > MAX_KEY_BYTES && utf8.encode(key).byteLength > MAX_KEY_BYTES) throw new TypeError(`${what} is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
 }

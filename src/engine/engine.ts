@@ -14,6 +14,7 @@ import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './
 import type { Source, ValueLocation } from './location.js';
 import { parseWalName, snapshotName, walName } from './names.js';
 import { iterateRange } from './range.js';
+import { appliedSeqs, isReserved, LEDGER_TTL_MS, ledgerKey, recordRequest, RESERVED_PREFIX, type RequestTag } from './ledger.js';
 import { readRecords } from './history.js';
 import { recover, type OpenSnapshot } from './recovery.js';
 import { Segment } from './segment.js';
@@ -131,16 +132,33 @@ export class Engine {
   /**
    * Append one record per element of `writes` with one `write()` and (strict) one `flush()`.
    *
+   * With a `request` tag (a commit forwarded by another tab), a request the ledger already holds
+   * is not applied again: its original seqs are returned. See `ledger.ts`.
+   *
    * @returns The seqs, in order, once durable as the store's durability defines.
    * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED` or `STORE_IO_ERROR`; nothing is committed then.
    */
-  async commit(writes: readonly (readonly WalOp[])[]): Promise<number[]> {
+  async commit(writes: readonly (readonly WalOp[])[], request?: RequestTag): Promise<number[]> {
     while (this.#barrier) await this.#barrier;
-    return this.#commitNow(writes);
+    return this.#commitNow(request ? this.#withLedger(writes, request) : writes, request);
   }
 
-  #commitNow(writes: readonly (readonly WalOp[])[]): number[] {
+  /** `writes` with the ledger entry for `request` added to the last record, or the seqs of its earlier application. */
+  #withLedger(writes: readonly (readonly WalOp[])[], request: RequestTag): readonly (readonly WalOp[])[] | number[] {
+    if (writes.length === 0) return writes;
+    const key = ledgerKey(request.client);
+    const location = this.#index.get(key);
+    const current = location && !this.#expired(location) ? this.#read(location, key) : undefined;
+    const seqs = appliedSeqs(current, request.n);
+    if (seqs) return seqs;
+    const entry: WalOp = { type: 'put', key, value: recordRequest(current, request.n, this.#seq + 1, writes.length), expiresAt: this.#options.now() + LEDGER_TTL_MS };
+    return [...writes.slice(0, -1), [...writes[writes.length - 1]!, entry]];
+  }
+
+  #commitNow(prepared: readonly (readonly WalOp[])[] | number[], request?: RequestTag): number[] {
     this.#checkWritable();
+    if (request && prepared.length > 0 && typeof prepared[0] === 'number') return prepared as number[];
+    const writes = prepared as readonly (readonly WalOp[])[];
     if (writes.length === 0) return [];
     const first = this.#seq + 1;
     const { bytes, values, recordOffsets } = encodeRecords(writes.map((ops, i) => ({ seq: first + i, ops })));
@@ -223,13 +241,23 @@ export class Engine {
     return bytes;
   }
 
+  /** How many of the index's keys are Walden's own (ledger entries). */
+  #reservedKeys(): number {
+    let count = 0;
+    for (const [key] of this.#index.entries(RESERVED_PREFIX)) {
+      if (!isReserved(key)) break;
+      count++;
+    }
+    return count;
+  }
+
   /** Counters and the recovery report. */
   info(): StoreInfo {
     this.#checkOpen();
     return {
       seq: this.#seq,
       durableSeq: this.#durableSeq,
-      keys: this.#index.size,
+      keys: this.#index.size - this.#reservedKeys(),
       walBytes: this.#segments.reduce((sum, s) => sum + s.end, 0),
       snapshotSeq: this.#base?.seq ?? 0,
       durability: this.#options.durability,

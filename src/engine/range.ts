@@ -1,6 +1,7 @@
 /** Turning a {@link ScanRange} into iteration over the ordered index. */
 import type { BTree } from './btree.js';
 import type { ScanRange } from '../protocol.js';
+import { isReserved } from './ledger.js';
 
 /** The smallest string greater than every string that starts with `prefix`, or undefined if none. */
 export function prefixSuccessor(prefix: string): string | undefined {
@@ -31,7 +32,7 @@ function tighterHigh(a: Bound | undefined, b: Bound | undefined): Bound | undefi
 
 /**
  * Iterate the entries of `index` that fall in `range`, in key order (or reversed),
- * stopping after `max` entries.
+ * stopping after `max` entries. Walden's reserved keys are never part of a range.
  */
 export function* iterateRange<V>(index: BTree<string, V>, range: ScanRange, max: number): Generator<[string, V]> {
   if (max <= 0) return;
@@ -47,14 +48,14 @@ export function* iterateRange<V>(index: BTree<string, V>, range: ScanRange, max:
   let count = 0;
   if (!range.reverse) {
     for (const [key, value] of index.entries(low?.key)) {
-      if (!aboveLow(key)) continue;
+      if (!aboveLow(key) || isReserved(key)) continue;
       if (!belowHigh(key)) return;
       yield [key, value];
       if (++count >= max) return;
     }
   } else {
     for (const [key, value] of index.entriesReversed(high?.key)) {
-      if (!belowHigh(key)) continue;
+      if (!belowHigh(key) || isReserved(key)) continue;
       if (!aboveLow(key)) return;
       yield [key, value];
       if (++count >= max) return;
@@ -62,8 +63,9 @@ export function* iterateRange<V>(index: BTree<string, V>, range: ScanRange, max:
   }
 }
 
-/** Whether `key` falls in `range` (its `limit` and `reverse` do not apply). */
+/** Whether `key` falls in `range` (its `limit` and `reverse` do not apply); reserved keys never do. */
 export function keyInRange(key: string, range: ScanRange): boolean {
+  if (isReserved(key)) return false;
   if (range.prefix !== undefined && !key.startsWith(range.prefix)) return false;
   if (range.gt !== undefined && !(key > range.gt)) return false;
   if (range.gte !== undefined && !(key >= range.gte)) return false;

@@ -1,0 +1,62 @@
+/**
+ * The request ledger: which forwarded commit requests a store has applied, kept inside the store
+ * itself so that a write retried after a failover is applied exactly once.
+ *
+ * Each tab's worker (a "client") numbers its forwarded commit groups 1, 2, 3, … The leader
+ * appends a hidden entry `\u0000walden:req:<client>` to the last record of every tagged group,
+ * holding the last {@link LEDGER_WINDOW} request numbers with their seqs. The entry lives in
+ * the index like any key, so snapshots and the log carry it; users never see it (the reserved
+ * prefix is filtered from scans, feeds and counts, and refused as a key). It expires after
+ * {@link LEDGER_TTL_MS}, so a tab that never comes back leaves nothing behind.
+ */
+import { decodeUtf8, encodeUtf8 } from '../format/bytes.js';
+
+/** Keys starting with this are Walden's own; users cannot write or read them. */
+export const RESERVED_PREFIX = '\u0000walden:';
+/** Request numbers remembered per client: a follower keeps at most this many commits in flight. */
+export const LEDGER_WINDOW = 16;
+/** A client's ledger entry is dropped this long after its last write. */
+export const LEDGER_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** A forwarded commit's identity: the sending worker and its request number. */
+export interface RequestTag {
+  client: string;
+  n: number;
+}
+
+/** One remembered request: its number, its first seq and how many records it wrote. */
+type LedgerRow = [n: number, first: number, count: number];
+
+/** Whether `key` is one of Walden's reserved keys. */
+export function isReserved(key: string): boolean {
+  return key.startsWith(RESERVED_PREFIX);
+}
+
+/** The ledger key of `client`. */
+export function ledgerKey(client: string): string {
+  return `${RESERVED_PREFIX}req:${client}`;
+}
+
+/** Decode a ledger value; a malformed one counts as empty (it only ever loses deduplication). */
+function rowsOf(bytes: Uint8Array | undefined): LedgerRow[] {
+  if (!bytes) return [];
+  try {
+    const rows = JSON.parse(decodeUtf8(bytes)) as unknown;
+    return Array.isArray(rows) ? (rows.filter((r) => Array.isArray(r) && r.length === 3 && r.every(Number.isSafeInteger)) as LedgerRow[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The seqs request `n` got, if the ledger value `bytes` remembers it. */
+export function appliedSeqs(bytes: Uint8Array | undefined, n: number): number[] | undefined {
+  const row = rowsOf(bytes).find(([m]) => m === n);
+  return row && Array.from({ length: row[2] }, (_, i) => row[1] + i);
+}
+
+/** The ledger value after request `n` wrote `count` records from seq `first`. */
+export function recordRequest(bytes: Uint8Array | undefined, n: number, first: number, count: number): Uint8Array {
+  const rows = rowsOf(bytes).filter(([m]) => m !== n);
+  rows.push([n, first, count]);
+  return encodeUtf8(JSON.stringify(rows.slice(-LEDGER_WINDOW)));
+}
