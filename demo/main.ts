@@ -17,32 +17,27 @@ let worker: Worker | undefined;
 let derived = { notes: 0, words: 0 };
 
 async function open(): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    worker = new WaldenWorker();
-    try {
-      store = await openStore(STORE, { worker, persist: true });
-      break;
-    } catch (error) {
-      worker.terminate();
-      const code = (error as { code?: string }).code;
-      // Just after a crash the old worker's lock takes a few milliseconds to go.
-      if (code === 'STORE_LOCKED' && attempt < 10) {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      if (code === 'STORE_LOCKED') {
-        $('banner').hidden = false;
-        $('banner').textContent = 'Walden Notes is open in another tab. Close it there to use it here.';
-        $('badge').textContent = 'open elsewhere';
-        $('badge').classList.add('off');
-        return;
-      }
-      throw error;
-    }
-  }
+  worker = new WaldenWorker();
+  // In a second tab this tab's worker follows the first tab's: the same API, forwarded.
+  store = await openStore(STORE, { worker, persist: true });
   $('badge').textContent = navigator.onLine ? 'saved on this device' : 'offline · saved on this device';
+  store.addEventListener('rolechange', () => void renderPanel());
   startIndex(store);
+  void followChanges(store);
   await render();
+}
+
+/** Every tab renders what any tab writes: the change feed is the same in leader and followers. */
+async function followChanges(s: Store): Promise<void> {
+  let pending = false;
+  for await (const change of s.watch({ prefix: 'note:' })) {
+    if (change.type === 'reset' || pending) continue;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      void render();
+    }, 50);
+  }
 }
 
 /** A derived index kept by a checkpointed consumer: it resumes where it was after a reload. */
@@ -128,7 +123,8 @@ async function renderPanel(): Promise<void> {
     ['WAL bytes', info.walBytes.toLocaleString()],
     ['snapshot seq', String(info.snapshotSeq)],
     ['durability', info.durability],
-    ['role', 'leader (this tab owns the files)'],
+    ['role', store.role === 'leader' ? 'leader (this tab owns the files)' : 'follower (the leader tab writes for it)'],
+    ['leader epoch', String(info.epoch)],
     ['persistent storage', String(info.persisted)],
     ['storage used', info.storage.usage === undefined ? '?' : `${(info.storage.usage / 1e6).toFixed(1)} MB`],
     ['derived: notes / words', `${derived.notes} / ${derived.words}`],

@@ -38,6 +38,9 @@ export interface RecoveryReport {
   damagedFiles: { file: string; reason: string }[];
 }
 
+/** Whether a tab's worker owns the files (`leader`) or forwards its calls to the one that does. */
+export type TabRole = 'leader' | 'follower';
+
 /** A snapshot of the store's state, from {@link EngineApi.info}. */
 export interface StoreInfo {
   /** The last committed sequence number (0 for a new store). */
@@ -52,8 +55,16 @@ export interface StoreInfo {
   snapshotSeq: number;
   durability: Durability;
   recovery: RecoveryReport;
-  /** Milliseconds the worker spent opening (recovery included). */
+  /** Milliseconds the leader spent opening (recovery included). */
   openMs: number;
+  /** This tab's role when it answered (set by the tab's worker, not the engine). */
+  role?: TabRole;
+  /** The leadership epoch this tab knows: it grows by one with every new leader. */
+  epoch?: number;
+  /** Times this tab's worker took over leadership from another. */
+  failovers?: number;
+  /** Frames of the change stream that arrived after a gap, making this follower resync. */
+  frameGaps?: number;
 }
 
 /** Options the page passes to the worker when opening. */
@@ -65,6 +76,8 @@ export interface EngineOpenOptions {
   compactThresholdBytes?: number;
   /** Test-only (`walden/testing`): crash the worker at this point of the next compaction. */
   crashAtCompactionPoint?: string;
+  /** Test-only (`walden/testing`): allow {@link EngineApi.testingStall}. */
+  testing?: boolean;
 }
 
 /** One committed record as the change feed carries it: its seq and the ops that passed the filter. */
@@ -97,21 +110,21 @@ export interface EngineApi {
   /** Append one record per element of `writes`, durably as the store's durability defines; resolves with their seqs. */
   commit(writes: EncodedOp[][]): Promise<number[]>;
   /** The encoded value of `key`, or undefined. */
-  get(key: string): Uint8Array | undefined;
+  get(key: string): Promise<Uint8Array | undefined>;
   /** Encoded values of `keys`, in order. */
-  getMany(keys: string[]): (Uint8Array | undefined)[];
+  getMany(keys: string[]): Promise<(Uint8Array | undefined)[]>;
   /** One page of at most `pageSize` entries of `range`. */
-  scan(range: ScanRange, pageSize: number): ScanPage;
+  scan(range: ScanRange, pageSize: number): Promise<ScanPage>;
   /** Committed records after `since` that touch `range`, waiting up to `waitMs` for new ones. */
   readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage>;
   /** Make every waiting `readChanges` return now (with what there is), so stopped feeds can end. */
-  wake(): void;
+  wake(): Promise<void>;
   /** A page of the state behind a reset, after `afterKey`. */
-  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage;
+  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage>;
   /** Freeze the state for an export: the view to read, its seq and the snapshot file's exact size. */
-  exportBegin(): { view: number; seq: number; bytes: number };
+  exportBegin(): Promise<{ view: number; seq: number; bytes: number }>;
   /** The next bytes of an export's snapshot file. */
-  exportChunk(view: number, maxBytes: number): { bytes: Uint8Array; done: boolean };
+  exportChunk(view: number, maxBytes: number): Promise<{ bytes: Uint8Array; done: boolean }>;
   /**
    * Import an artifact into the store `name` (it must not exist unless `replace`): verify every
    * file, stage, and only then switch. Resolves with the imported store's info.
@@ -119,7 +132,14 @@ export interface EngineApi {
   importArtifact(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo>;
   /** Write a snapshot now and retire what it makes redundant. */
   compact(): Promise<void>;
-  info(): StoreInfo;
+  info(): Promise<StoreInfo>;
   /** Flush, release every file and the lock. */
   close(): Promise<void>;
+  /** A control message from the page: it is alive (every 250 ms), or it is going away (`pagehide`). */
+  signal(message: PageSignal): void;
+  /** Test-only (needs `testing` at open): block this worker's thread for `ms`, like a hung tab. */
+  testingStall(ms: number): void;
 }
+
+/** The page-to-worker control messages. */
+export type PageSignal = { waldenAlive: true } | { waldenHandOver: true };

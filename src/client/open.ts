@@ -1,7 +1,7 @@
 /** `openStore` and `deleteStore`: starting (or adopting) the worker and connecting to it. */
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
-import type { Durability, EngineApi, StoreInfo } from '../protocol.js';
+import type { Durability, EngineApi, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Store } from './store.js';
 import { attachTesting, testingGlobal } from './testing-hooks.js';
@@ -21,6 +21,9 @@ export interface OpenStoreOptions {
   /** Ask the browser to keep this origin's storage from eviction (`navigator.storage.persist()`); the answer is in `info().persisted`. */
   persist?: boolean;
 }
+
+/** How often the page tells its worker it is alive (a frozen page stops, and its worker hands over). */
+export const PAGE_PING_MS = 250;
 
 const NAME_PATTERN = /^[^/\\\u0000]{1,200}$/;
 
@@ -56,11 +59,12 @@ function defaultWorker(): Worker {
 }
 
 /**
- * Open (creating if needed) the store `name`, recovering it after a crash.
+ * Open (creating if needed) the store `name`, recovering it after a crash. In a second tab (or
+ * a second open in one page) this tab's worker becomes a follower of the one that leads.
  *
  * @throws TypeError for a bad name or options.
- * @throws {@link StoreError} `STORE_LOCKED` when another tab or worker holds it, `STORE_CORRUPTION`
- *   for damage that is not a torn tail, `STORE_UNSUPPORTED` without OPFS sync access handles.
+ * @throws {@link StoreError} `STORE_LOCKED` when the lock is held by a context that does not
+ *   answer (an import, another Walden version), `STORE_CORRUPTION` for damage that is not a torn tail, `STORE_UNSUPPORTED` without OPFS sync access handles.
  */
 export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<Store> {
   assertName(name);
@@ -73,19 +77,37 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   const ownsWorker = !options.worker;
   const worker = options.worker ?? defaultWorker();
   const { remote, failed } = connect(worker);
+  let store: Store | undefined;
+  let reported: TabRole = 'follower';
+  const onRole = (event: MessageEvent) => {
+    const role = (event.data as { waldenRole?: { role: TabRole } } | null)?.waldenRole?.role;
+    if (!role) return;
+    reported = role;
+    store?._setRole(role);
+  };
+  worker.addEventListener('message', onRole);
+  // The worker leads only while this page is alive: it pings, and hands over on pagehide.
+  const alive = setInterval(() => void remote.signal({ waldenAlive: true }).catch(() => {}), PAGE_PING_MS);
+  const onPageHide = () => void remote.signal({ waldenHandOver: true }).catch(() => {});
+  globalThis.addEventListener?.('pagehide', onPageHide);
   const dispose = () => {
+    clearInterval(alive);
+    globalThis.removeEventListener?.('pagehide', onPageHide);
+    worker.removeEventListener('message', onRole);
     remote[releaseProxy]();
     if (ownsWorker) worker.terminate();
   };
+  let info: StoreInfo;
   try {
     const testing = testingGlobal();
     const engineOptions = {
       durability,
+      ...(testing ? { testing: true } : {}),
       ...(testing?.crashAtCompactionPoint ? { crashAtCompactionPoint: testing.crashAtCompactionPoint } : {}),
       ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
       ...(options.historyBytes ? { historyBytes: options.historyBytes } : {}),
     };
-    await Promise.race([remote.open(name, engineOptions), failed]);
+    info = await Promise.race([remote.open(name, engineOptions), failed]);
   } catch (error) {
     dispose();
     throw error;
@@ -93,7 +115,9 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   // persist() exists only on the page; without the option, report whether storage already is persistent.
   const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
   const testing = testingGlobal();
-  return new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker));
+  store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker));
+  store._setRole(info.role ?? reported);
+  return store;
 }
 
 /** Options of {@link importStore}. */

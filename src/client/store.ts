@@ -4,7 +4,7 @@
  */
 import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo } from '../protocol.js';
+import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo, TabRole } from '../protocol.js';
 import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js';
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
@@ -56,9 +56,14 @@ function checkRange(range: ScanRange): void {
   if (range.limit !== undefined && !(Number.isInteger(range.limit) && range.limit >= 0)) throw new TypeError('scan limit must be a non-negative integer');
 }
 
-/** An open store. Get one from `openStore`. */
-export class Store {
+/**
+ * An open store. Get one from `openStore`. The same API works in every tab: one tab's worker
+ * leads (owns the files), the others forward to it; {@link Store.role} says which this is, and
+ * a `rolechange` event fires when it changes.
+ */
+export class Store extends EventTarget {
   readonly #remote: Remote<EngineApi>;
+  #role: TabRole = 'follower';
   readonly #onClose: () => void;
   #pending: PendingWrite[] = [];
   readonly #persisted: boolean | undefined;
@@ -80,6 +85,7 @@ export class Store {
     persisted?: boolean,
     onAck?: (ops: EncodedOp[], seq: number) => void,
   ) {
+    super();
     this.#onAck = onAck;
     this.#persisted = persisted;
     this.#remote = remote;
@@ -87,8 +93,21 @@ export class Store {
     this.checkpoints = new Checkpoints(name, maxCheckpointsPerStream);
   }
 
+  /** `'leader'` when this tab's worker owns the files, `'follower'` when it forwards to the leader. */
+  get role(): TabRole {
+    return this.#role;
+  }
+
+  /** @internal The worker reported its role. */
+  _setRole(role: TabRole): void {
+    if (role === this.#role) return;
+    this.#role = role;
+    this.dispatchEvent(new Event('rolechange'));
+  }
+
   /**
-   * Store `value` under `key` and resolve once the record is durable. With `ttlMs` or
+   * Store `value` under `key` and resolve once the record is durable (by the leader, when this
+   * tab is a follower). With `ttlMs` or
    * `expiresAt` the key is invisible from that moment and dropped at the next compaction or open.
    *
    * @returns The record's sequence number.

@@ -1,34 +1,41 @@
 /**
- * The worker side of the Comlink interface: takes the store's Web Lock, opens OPFS and the
- * IndexedDB catalog, and hands calls to the {@link Engine}. Wiring only.
+ * The worker side of the Comlink interface. Every tab's worker runs one host; the host holding
+ * the store's Web Lock is the leader and owns the files (an {@link Engine}); the others are
+ * followers and forward each call to it over the BroadcastChannel `walden:<name>`.
+ *
+ * - Election: the lock. A follower queues for it; when the leader's tab closes or crashes the
+ *   browser releases it, the next follower gets it, starts a new epoch, recovers and serves.
+ * - Liveness: the leader beats every {@link HEARTBEAT_MS}; a follower that hears nothing for
+ *   {@link LEADER_SILENT_MS} steals the lock. A leader whose page stops pinging it (the tab is
+ *   frozen) hands over when another tab is waiting; `pagehide` hands over at once.
+ * - Fencing: a leader that lost the lock, or hears a higher epoch, stops at once; before a
+ *   commit after any stall it re-reads the epoch from IndexedDB, and steps down if it is stale.
+ *   A new leader cannot open the files while the old one holds them, so nothing the old one
+ *   acknowledged is missing from what the new one recovers.
+ * - Exactly once: followers tag forwarded commits; the engine's ledger drops repeats.
  */
 import { transfer } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Engine, type CompactionPoint } from './engine.js';
 import { openOpfsDirectory } from './opfs.js';
 import { importIntoStore } from './import.js';
+import type { Directory, FileLike } from './files.js';
+import type { RequestTag } from './ledger.js';
+import { acquireLock, currentEpoch, lockName, othersWaiting, type HeldLock } from '../tabs/leadership.js';
+import { Forwarder } from '../tabs/forwarder.js';
+import { FrameRing } from '../tabs/frames.js';
+import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/protocol.js';
 
-/** The Web Lock a store's owner holds: `walden:<name>`. */
-export function lockName(store: string): string {
-  return `walden:${store}`;
-}
+export { lockName };
 
-/** Take the lock without waiting; resolves with its release function, or undefined if it is held. */
-function tryLock(name: string): Promise<(() => void) | undefined> {
-  return new Promise((resolve, reject) => {
-    navigator.locks
-      .request(name, { ifAvailable: true }, (lock) => {
-        if (!lock) {
-          resolve(undefined);
-          return undefined;
-        }
-        return new Promise<void>((release) => resolve(() => release()));
-      })
-      .catch(reject);
-  });
-}
+/** A leader whose page has not pinged it for this long hands over, if another tab waits. */
+export const PAGE_SILENT_MS = 2_500;
+/** A leader checks the epoch in IndexedDB before committing when its heartbeat is this late. */
+const STALL_CHECK_MS = 1_000;
+/** How long `open` waits for a leader to answer before it gives up with `STORE_LOCKED`. */
+const OPEN_TIMEOUT_MS = 15_000;
 
 /**
  * Test-only: a compaction hook that stops the engine at `point` and tells the page, which then
@@ -38,107 +45,492 @@ function crashAt(point: string, halt: () => void): (at: CompactionPoint) => void
   return (at) => {
     if (at !== point) return;
     halt();
-    (self as unknown as { postMessage(message: unknown): void }).postMessage({ waldenTestingCrash: at });
+    postToPage({ waldenTestingCrash: at });
     throw new Error(`walden/testing: crashed at compaction point ${at}`);
   };
 }
 
+function postToPage(message: unknown): void {
+  (self as unknown as { postMessage(message: unknown): void }).postMessage(message);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const buffersOf = (values: (Uint8Array | undefined)[]) => values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer);
 
-/** Build the object `worker.ts` exposes: one store per worker. */
-export function createEngineHost(): EngineApi {
-  let engine: Engine | undefined;
-  let catalog: IdbCatalog | undefined;
-  let release: (() => void) | undefined;
-  let opening = false;
+/** Whether an open failed only because another context still holds a file. */
+function heldElsewhere(error: unknown): boolean {
+  const e = error as { name?: string; cause?: { name?: string } } | null;
+  return e?.name === 'NoModificationAllowedError' || e?.cause?.name === 'NoModificationAllowedError';
+}
 
-  const open = () => {
-    if (!engine) throw new StoreError('STORE_CLOSED', 'the store is not open');
-    return engine;
-  };
-
+/** A directory that remembers what it opened, to close it all if opening the engine fails. */
+function tracked(dir: Directory): { dir: Directory; closeAll(): void } {
+  const opened: FileLike[] = [];
   return {
-    async open(name: string, options: EngineOpenOptions): Promise<StoreInfo> {
-      if (engine || opening) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
-      opening = true;
-      try {
-        release = await tryLock(lockName(name));
-        if (!release) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open in another tab or worker`);
-        const dir = await openOpfsDirectory(name);
-        catalog = new IdbCatalog(await openCatalogDb());
-        engine = await Engine.open(dir, catalog, name, {
-          durability: options.durability,
-          ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
-          ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
-          ...(options.crashAtCompactionPoint ? { atCompactionPoint: crashAt(options.crashAtCompactionPoint, () => engine?.halt()) } : {}),
-          headroom: async () => {
-            const { quota, usage } = await navigator.storage.estimate();
-            return quota === undefined || usage === undefined ? undefined : quota - usage;
-          },
-          onBackgroundError: (error) => console.error('walden: background compaction failed', error),
-        });
-        return engine.info();
-      } catch (error) {
-        catalog?.close();
-        release?.();
-        catalog = undefined;
-        release = undefined;
-        throw error;
-      } finally {
-        opening = false;
+    dir: {
+      list: () => dir.list(),
+      remove: (name) => dir.remove(name),
+      async open(name, options) {
+        const file = await dir.open(name, options);
+        opened.push(file);
+        return file;
+      },
+    },
+    closeAll() {
+      for (const file of opened) {
+        try {
+          file.close();
+        } catch {
+          // already closed
+        }
       }
     },
-    commit: (writes: EncodedOp[][]) => open().commit(writes),
-    get(key: string) {
-      const value = open().get(key);
+  };
+}
+
+/** Build the object `worker.ts` exposes: one store per worker, leading or following. */
+export function createEngineHost(): EngineApi {
+  const self = crypto.randomUUID();
+  let name = '';
+  let openOptions: EngineOpenOptions | undefined;
+  let channel: BroadcastChannel | undefined;
+  let forwarder: Forwarder | undefined;
+  const ring = new FrameRing();
+  let catalog: IdbCatalog | undefined;
+
+  let role: TabRole = 'follower';
+  let engine: Engine | undefined;
+  let epoch = 0;
+  let lock: HeldLock | undefined;
+  let lockLost = false;
+  let queued: AbortController | undefined;
+  let beatTimer: ReturnType<typeof setInterval> | undefined;
+  let watchTimer: ReturnType<typeof setInterval> | undefined;
+  let lastBeat = 0;
+  let lastFramed = 0;
+
+  // What this worker knows of the leader.
+  let knownEpoch = 0;
+  let leaderSeenAt = 0;
+  let leaderReady = false;
+  const stealJitter = Math.random() * 1_000;
+
+  let pageSeenAt = performance.now();
+  let pageAway = false;
+  let closed = false;
+  let broken: StoreError | undefined;
+  let onReady: (() => void) | undefined;
+  let onOpenFailed: ((error: unknown) => void) | undefined;
+  const inflight = new Set<Promise<unknown>>();
+  let stats = { failovers: 0, steals: 0 };
+
+  const post = (message: TabMessage) => channel?.postMessage(message);
+  const announce = (ready: boolean) => post({ t: 'leader', id: self, epoch, ready });
+  const tellPage = () => postToPage({ waldenRole: { role, epoch: knownEpoch } });
+
+  function leading(): Engine | undefined {
+    return role === 'leader' && engine && !lockLost ? engine : undefined;
+  }
+
+  function checkUsable(): void {
+    if (closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(name)} is closed`);
+    if (broken) throw broken;
+  }
+
+  function queueForLock(): void {
+    if (closed || broken || queued || role === 'leader') return;
+    const controller = new AbortController();
+    queued = controller;
+    acquireLock(name, 'queue', controller.signal).then(
+      (held) => {
+        if (queued === controller) queued = undefined;
+        if (held) void promote(held);
+      },
+      (error: unknown) => fail(error),
+    );
+  }
+
+  async function steal(): Promise<void> {
+    stats.steals++;
+    queued?.abort();
+    queued = undefined;
+    const held = await acquireLock(name, 'steal');
+    if (held) await promote(held);
+  }
+
+  /** This worker got the lock: new epoch, open the files (waiting out a stale holder), serve. */
+  async function promote(held: HeldLock): Promise<void> {
+    if (closed) {
+      held.release();
+      return;
+    }
+    lock = held;
+    lockLost = false;
+    role = 'leader';
+    held.lost.then(() => {
+      if (lock === held) {
+        lockLost = true;
+        void stepDown(true);
+      }
+    });
+    try {
+      catalog ??= new IdbCatalog(await openCatalogDb());
+      epoch = await catalog.nextEpoch(name);
+      knownEpoch = epoch;
+      startBeating();
+      announce(false);
+      forwarder?.setLeader(undefined);
+      ring.clear();
+      for (let attempt = 0; ; attempt++) {
+        if (lockLost || closed) return;
+        const files = tracked(await openOpfsDirectory(name));
+        try {
+          engine = await openEngine(files.dir);
+          break;
+        } catch (error) {
+          files.closeAll();
+          // The old leader still holds a file (it is stalled, or its context is going away).
+          if (!heldElsewhere(error)) throw error;
+          await sleep(Math.min(25 * 2 ** attempt, 500));
+        }
+      }
+      if (lockLost || closed) {
+        await engine.close();
+        engine = undefined;
+        return;
+      }
+      lastFramed = engine.info().seq;
+      announce(true);
+      tellPage();
+      if (knownEpoch > 1 || stats.steals > 0) stats.failovers++;
+      onReady?.();
+      // Calls this worker had forwarded to the old leader now run here (commits keep their tags).
+      for (const call of forwarder?.drain() ?? []) {
+        serve(call.method, call.args, call.tag).then(call.resolve, call.reject);
+      }
+    } catch (error) {
+      role = 'follower';
+      stopBeating();
+      engine = undefined;
+      lock = undefined;
+      held.release();
+      fail(error);
+    }
+  }
+
+  function openEngine(dir: Directory): Promise<Engine> {
+    const options = openOptions!;
+    return Engine.open(dir, catalog!, name, {
+      durability: options.durability,
+      ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
+      ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
+      ...(options.crashAtCompactionPoint ? { atCompactionPoint: crashAt(options.crashAtCompactionPoint, () => engine?.halt()) } : {}),
+      headroom: async () => {
+        const { quota, usage } = await navigator.storage.estimate();
+        return quota === undefined || usage === undefined ? undefined : quota - usage;
+      },
+      onBackgroundError: (error) => console.error('walden: background compaction failed', error),
+    });
+  }
+
+  /** Stop leading: finish, release the files and the lock; queue again unless told not to. */
+  async function stepDown(requeue: boolean): Promise<void> {
+    if (role !== 'leader') return;
+    role = 'follower';
+    stopBeating();
+    const current = engine;
+    const held = lock;
+    engine = undefined;
+    lock = undefined;
+    await current?.close().catch(() => {});
+    held?.release();
+    leaderReady = false;
+    tellPage();
+    if (requeue) queueForLock();
+  }
+
+  function fail(error: unknown): void {
+    const storeError = error instanceof StoreError ? error : new StoreError('STORE_IO_ERROR', `walden: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    if (onOpenFailed) {
+      onOpenFailed(storeError);
+      return;
+    }
+    broken = storeError;
+    forwarder?.failAll(storeError);
+  }
+
+  function startBeating(): void {
+    stopBeating();
+    lastBeat = performance.now();
+    beatTimer = setInterval(() => {
+      lastBeat = performance.now();
+      announce(engine !== undefined);
+      if (!pageAway && lastBeat - pageSeenAt > PAGE_SILENT_MS) void handOverIfWanted();
+    }, HEARTBEAT_MS);
+  }
+
+  function stopBeating(): void {
+    if (beatTimer !== undefined) clearInterval(beatTimer);
+    beatTimer = undefined;
+  }
+
+  /** The page went quiet (frozen or throttled hard): let a waiting tab lead instead. */
+  async function handOverIfWanted(): Promise<void> {
+    if (role !== 'leader' || !engine || !(await othersWaiting(name))) return;
+    pageAway = true;
+    await stepDown(false);
+  }
+
+  /** Followers: steal the lock from a leader that stopped beating. */
+  function watchLeader(): void {
+    if (role === 'leader' || closed || broken || leaderSeenAt === 0) return;
+    const silent = performance.now() - leaderSeenAt;
+    if (silent > (leaderReady ? LEADER_SILENT_MS : OPENING_SILENT_MS) + stealJitter) {
+      leaderSeenAt = 0;
+      void steal().catch(fail);
+    }
+  }
+
+  function onMessage(message: TabMessage): void {
+    switch (message.t) {
+      case 'leader': {
+        if (message.id === self || message.epoch < knownEpoch) return;
+        if (role === 'leader' && message.epoch > epoch) {
+          // A newer leader exists: this one is stale and must not append another record.
+          lockLost = true;
+          void stepDown(true);
+        }
+        knownEpoch = message.epoch;
+        leaderSeenAt = performance.now();
+        leaderReady = message.ready;
+        if (role !== 'leader') {
+          forwarder?.setLeader(message.ready ? message.id : undefined, message.epoch);
+          if (message.ready) onReady?.();
+        }
+        return;
+      }
+      case 'hello':
+        if (leading()) announce(true);
+        return;
+      case 'req':
+        if (message.to !== self || !leading()) return; // the sender will try the next leader
+        serve(message.method, message.args, message.tag).then(
+          (value) => post({ t: 'res', to: message.from, id: message.id, epoch, ok: true, value }),
+          (error: unknown) => post({ t: 'res', to: message.from, id: message.id, epoch, ok: false, error: toWire(error) }),
+        );
+        return;
+      case 'res':
+        forwarder?.receive(message);
+        return;
+      case 'frame':
+        if (role !== 'leader') ring.add(message.epoch, message.changes);
+        return;
+    }
+  }
+
+  /** Run a call on this worker's engine (it leads). */
+  async function serve(method: ForwardedMethod, args: unknown[], tag?: RequestTag): Promise<unknown> {
+    const current = leading();
+    if (!current) throw new StoreError('STORE_CLOSED', 'this worker no longer leads');
+    switch (method) {
+      case 'commit':
+        return commitHere(current, args[0] as EncodedOp[][], tag);
+      case 'get':
+        return current.get(args[0] as string);
+      case 'getMany':
+        return current.getMany(args[0] as string[]);
+      case 'scan':
+        return current.scan(args[0] as ScanRange, args[1] as number);
+      case 'readChanges':
+        return current.readChanges(args[0] as number, args[1] as ScanRange, args[2] as number, args[3] as number);
+      case 'readResetView':
+        return current.readResetView(args[0] as number, args[1] as string | undefined, args[2] as ScanRange, args[3] as number);
+      case 'wake':
+        return current.wake();
+      case 'exportBegin':
+        return current.exportBegin();
+      case 'exportChunk':
+        return current.exportChunk(args[0] as number, args[1] as number);
+      case 'compact':
+        return current.compact();
+      case 'info':
+        return current.info();
+    }
+  }
+
+  /** Commit on this worker's engine, after making sure no newer leader exists; then send the frame. */
+  async function commitHere(current: Engine, writes: EncodedOp[][], tag?: RequestTag): Promise<number[]> {
+    if (performance.now() - lastBeat > STALL_CHECK_MS && catalog) {
+      // This thread was stalled (or frozen): a follower may have stolen the lock meanwhile.
+      if ((await currentEpoch(catalog, name)) > epoch || lockLost) {
+        lockLost = true;
+        await stepDown(true);
+        throw new StoreError('STORE_CLOSED', 'this worker no longer leads');
+      }
+    }
+    const seqs = await current.commit(writes, tag);
+    const last = seqs[seqs.length - 1] ?? 0;
+    if (last > lastFramed) {
+      lastFramed = last;
+      post({ t: 'frame', epoch, changes: writes.map((ops, i) => ({ seq: seqs[i]!, ops })) });
+    }
+    return seqs;
+  }
+
+  /** A call from this worker's page: run here when leading, else forward; retried if leadership moves mid-call. */
+  async function route<T>(method: ForwardedMethod, args: unknown[]): Promise<T> {
+    for (;;) {
+      checkUsable();
+      const current = leading();
+      if (!current) {
+        if (method === 'commit') return forwarder!.commit(args[0] as EncodedOp[][]) as Promise<T>;
+        if (method === 'readChanges') {
+          const [since, range, max, waitMs] = args as [number, ScanRange, number, number];
+          const local = await ring.read(since, range, max, waitMs);
+          if (local.kind === 'changes') return local as T;
+        }
+        return forwarder!.call<T>(method as Exclude<ForwardedMethod, 'commit'>, args);
+      }
+      try {
+        return (await serve(method, args)) as T;
+      } catch (error) {
+        // Stepped down between the check and the call: nothing was applied; go through the new leader.
+        if (!(error instanceof StoreError && error.code === 'STORE_CLOSED' && !closed && role !== 'leader')) throw error;
+      }
+    }
+  }
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    inflight.add(promise);
+    promise.then(
+      () => inflight.delete(promise),
+      () => inflight.delete(promise),
+    );
+    return promise;
+  }
+
+  return {
+    async open(storeName: string, options: EngineOpenOptions): Promise<StoreInfo> {
+      if (openOptions) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
+      name = storeName;
+      openOptions = options;
+      channel = new BroadcastChannel(lockName(name));
+      channel.onmessage = (event: MessageEvent<TabMessage>) => onMessage(event.data);
+      forwarder = new Forwarder(self, post);
+      watchTimer = setInterval(watchLeader, HEARTBEAT_MS * 2);
+      const ready = new Promise<void>((resolve, reject) => {
+        onReady = resolve;
+        onOpenFailed = reject;
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const held = await acquireLock(name, 'now');
+        if (held) void promote(held);
+        else {
+          post({ t: 'hello', from: self });
+          queueForLock();
+          tellPage();
+        }
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is held by a context that does not answer (another Walden version, or an import in progress)`)), OPEN_TIMEOUT_MS);
+        });
+        await Promise.race([ready, timeout]);
+        onOpenFailed = undefined;
+        return await this.info();
+      } catch (error) {
+        await this.close();
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        onReady = undefined;
+        onOpenFailed = undefined;
+      }
+    },
+    commit: (writes: EncodedOp[][]) => track(route<number[]>('commit', [writes])),
+    async get(key: string) {
+      const value = await route<Uint8Array | undefined>('get', [key]);
       return value ? transfer(value, [value.buffer as ArrayBuffer]) : undefined;
     },
-    getMany(keys: string[]) {
-      const values = open().getMany(keys);
+    async getMany(keys: string[]) {
+      const values = await route<(Uint8Array | undefined)[]>('getMany', [keys]);
       return transfer(values, buffersOf(values));
     },
-    scan(range: ScanRange, pageSize: number): ScanPage {
-      const page = open().scan(range, pageSize);
+    async scan(range: ScanRange, pageSize: number): Promise<ScanPage> {
+      const page = await route<ScanPage>('scan', [range, pageSize]);
       return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
     },
     async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage> {
-      const page = await open().readChanges(since, range, maxRecords, waitMs);
-      if (page.kind === 'reset') return page;
+      const page = await route<ChangePage>('readChanges', [since, range, maxRecords, waitMs]);
+      // Values from the frame ring stay there (they are copied); the engine's are this call's own.
+      if (page.kind === 'reset' || role !== 'leader') return page;
       const buffers = new Set(page.changes.flatMap((c) => c.ops.flatMap((op) => (op.type === 'put' ? [op.value.buffer as ArrayBuffer] : []))));
       return transfer(page, [...buffers]);
     },
-    readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage {
-      const page = open().readResetView(view, afterKey, range, pageSize);
+    async readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage> {
+      const page = await route<ResetPage>('readResetView', [view, afterKey, range, pageSize]);
       return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
     },
-    wake: () => engine?.wake(),
-    exportBegin: () => open().exportBegin(),
-    exportChunk(view: number, maxBytes: number) {
-      const chunk = open().exportChunk(view, maxBytes);
+    async wake() {
+      ring.clear();
+      if (openOptions && !closed) await route<void>('wake', []).catch(() => {});
+    },
+    exportBegin: () => route('exportBegin', []),
+    async exportChunk(view: number, maxBytes: number) {
+      const chunk = await route<{ bytes: Uint8Array; done: boolean }>('exportChunk', [view, maxBytes]);
       return transfer(chunk, [chunk.bytes.buffer as ArrayBuffer]);
     },
-    async importArtifact(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo> {
-      if (engine || opening) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
-      const releaseLock = await tryLock(lockName(name));
-      if (!releaseLock) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open; close it before importing over it`);
+    async importArtifact(storeName: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo> {
+      if (openOptions) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
+      const held = await acquireLock(storeName, 'now');
+      if (!held) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(storeName)} is open; close it before importing over it`);
       const db = new IdbCatalog(await openCatalogDb());
       try {
-        return await importIntoStore(name, artifact, options, db);
+        return await importIntoStore(storeName, artifact, options, db);
       } finally {
         db.close();
-        releaseLock();
+        held.release();
       }
     },
-    compact: () => open().compact(),
-    info: () => open().info(),
+    compact: () => route<void>('compact', []),
+    async info(): Promise<StoreInfo> {
+      const info = await route<StoreInfo>('info', []);
+      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, frameGaps: ring.gaps };
+    },
+    testingStall(ms: number) {
+      if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // a hung tab: nothing else runs on this thread
+      }
+    },
+    signal(message: PageSignal) {
+      if ('waldenAlive' in message) {
+        pageSeenAt = performance.now();
+        if (pageAway) {
+          pageAway = false;
+          queueForLock();
+        }
+      } else {
+        // pagehide: hand over at once; the tab is going away (or into the back/forward cache).
+        pageAway = true;
+        void stepDown(false);
+      }
+    },
     async close() {
-      const current = engine;
-      engine = undefined;
-      await current?.close();
+      if (closed) return;
+      await Promise.allSettled([...inflight]);
+      closed = true;
+      clearInterval(watchTimer);
+      queued?.abort();
+      queued = undefined;
+      if (role === 'leader') {
+        await stepDown(false);
+      }
+      forwarder?.failAll(new StoreError('STORE_CLOSED', `store ${JSON.stringify(name)} is closed`));
+      ring.clear();
+      channel?.close();
       catalog?.close();
-      release?.();
       catalog = undefined;
-      release = undefined;
     },
   };
 }

@@ -30,7 +30,8 @@ export interface CatalogSchema extends DBSchema {
   };
   stores: {
     key: string;
-    value: { store: string; createdAt: number };
+    /** `createdAt`: the creation mark; `epoch`: the number of the latest leadership (see `tabs/`). */
+    value: { store: string; createdAt?: number; epoch?: number };
   };
 }
 
@@ -86,7 +87,22 @@ export class IdbCatalog implements Catalog {
 
   async markCreated(store: string, createdAt: number): Promise<void> {
     const tx = this.db.transaction('stores', 'readwrite', { durability: 'strict' });
-    await Promise.all([tx.store.put({ store, createdAt }), tx.done]);
+    const row = await tx.store.get(store);
+    await Promise.all([tx.store.put({ ...row, store, createdAt }), tx.done]);
+  }
+
+  /**
+   * Start a new leadership epoch of `store`: one more than the last, durably (a strict
+   * transaction), so two leaders never share a number.
+   *
+   * @returns The new epoch (1 for the first leader ever).
+   */
+  async nextEpoch(store: string): Promise<number> {
+    const tx = this.db.transaction('stores', 'readwrite', { durability: 'strict' });
+    const row = await tx.store.get(store);
+    const epoch = (row?.epoch ?? 0) + 1;
+    await Promise.all([tx.store.put({ ...row, store, epoch }), tx.done]);
+    return epoch;
   }
 
   /** Write checkpoint rows of `store` (an import), in one strict transaction. */

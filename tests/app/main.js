@@ -7,13 +7,17 @@ try {
   const before = await store.get('visits');
   const seq = await store.put('visits', (before ?? 0) + 1);
   const info = await store.info();
+  // A second open is a follower of the first: its default worker forwards to the leader.
+  const second = await openStore('consumer');
+  const follower = { role: second.role, sees: await second.get('visits') };
+  await second.close();
   let code = 'none';
   try {
-    await openStore('consumer');
+    await store.put('\u0000walden:x', 1);
   } catch (error) {
-    code = error instanceof StoreError ? error.code : String(error);
+    code = error instanceof StoreError ? error.code : error.name;
   }
-  out.textContent = JSON.stringify({ visits: await store.get('visits'), seq, keys: info.keys, lockedCode: code });
+  out.textContent = JSON.stringify({ visits: await store.get('visits'), seq, keys: info.keys, follower, reservedKey: code });
 } catch (error) {
   out.textContent = `error: ${error}`;
 }

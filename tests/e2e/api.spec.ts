@@ -168,28 +168,34 @@ test('bad input is a TypeError and writes nothing', async ({ harness }, info) =>
   expect(r.keys).toBe(0);
 });
 
-test('STORE_LOCKED while open elsewhere, STORE_CLOSED after close, codes survive the worker boundary', async ({ harness, profile }, info) => {
+test('a second open follows the first; STORE_LOCKED for delete while open, STORE_CLOSED after close, codes survive the worker boundary', async ({ harness, profile }, info) => {
   const name = storeName(info.title);
   await harness.evaluate(async (name) => {
     await window.harness.open(name);
+    await window.harness.store!.put('first', 'from the leader');
   }, name);
-  const codeOf = (page: typeof harness, what: 'open' | 'delete') =>
-    page.evaluate(
-      async ([name, what]) => {
-        try {
-          if (what === 'open') await window.harness.openStore(name!, { worker: window.harness.newWorker() });
-          else await window.harness.deleteStore(name!);
-          return 'no error';
-        } catch (error) {
-          return `${(error as Error).name}:${(error as { code?: string }).code}:${error instanceof window.harness.StoreError}`;
-        }
-      },
-      [name, what] as const,
-    );
-  expect(await codeOf(harness, 'open')).toBe('StoreError:STORE_LOCKED:true');
+  expect(await harness.evaluate(() => window.harness.store!.role)).toBe('leader');
+  // A second open, in this page or another tab, is a follower: same data, its writes go to the leader.
+  const follow = (page: typeof harness) =>
+    page.evaluate(async (name) => {
+      const store = await window.harness.openStore(name, { worker: window.harness.newWorker() });
+      const seq = await store.put('from-follower', store.role);
+      const out = { role: store.role, seq, first: await store.get('first'), keys: (await store.info()).keys };
+      await store.close();
+      return out;
+    }, name);
+  expect(await follow(harness)).toEqual({ role: 'follower', seq: 2, first: 'from the leader', keys: 2 });
   const other = await profile.page();
-  expect(await codeOf(other, 'open')).toBe('StoreError:STORE_LOCKED:true');
-  expect(await codeOf(other, 'delete')).toBe('StoreError:STORE_LOCKED:true');
+  expect(await follow(other)).toEqual({ role: 'follower', seq: 3, first: 'from the leader', keys: 2 });
+  const deleteCode = await other.evaluate(async (name) => {
+    try {
+      await window.harness.deleteStore(name);
+      return 'no error';
+    } catch (error) {
+      return `${(error as Error).name}:${(error as { code?: string }).code}:${error instanceof window.harness.StoreError}`;
+    }
+  }, name);
+  expect(deleteCode).toBe('StoreError:STORE_LOCKED:true');
   const afterClose = await harness.evaluate(async () => {
     const store = window.harness.store!;
     await store.put('k', 1);

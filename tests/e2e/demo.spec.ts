@@ -162,18 +162,22 @@ for (const point of ['snapshot-written', 'catalog-committed', 'repointed'] as co
   });
 }
 
-test('two tabs: the second says the notes are open elsewhere, and takes over once the first closes', async () => {
+test('two tabs: both work, each shows what the other writes, and the second takes over when the first closes', async () => {
   const profile = new Profile();
   try {
     const context = await launch(profile);
     const first = await openApp(context);
     await addNote(first, 'from tab one');
-    const second = await context.newPage();
-    await second.goto(ORIGIN);
-    await expect(second.locator('#banner')).toContainText('open in another tab');
-    await first.close();
-    await second.reload();
+    const second = await openApp(context);
     await expect(second.locator('#notes li', { hasText: 'from tab one' })).toHaveCount(1);
+    await expect(second.locator('#stats')).toContainText('follower');
+    await addNote(second, 'from tab two');
+    await expect(first.locator('#notes li', { hasText: 'from tab two' })).toHaveCount(1);
+    await first.close();
+    await expect(second.locator('#stats')).toContainText('leader (this tab owns the files)', { timeout: 10_000 });
+    await addNote(second, 'after the first closed');
+    await second.reload();
+    await expect(second.locator('#notes li')).toHaveCount(3);
   } finally {
     await profile.close();
     profile.remove();

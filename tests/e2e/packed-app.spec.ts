@@ -62,9 +62,9 @@ test('a Vite app built from the packed package works with the default worker and
       return text;
     };
     const first = JSON.parse(await visit());
-    expect(first).toEqual({ visits: 1, seq: 1, keys: 1, lockedCode: 'STORE_LOCKED' });
+    expect(first).toEqual({ visits: 1, seq: 1, keys: 1, follower: { role: 'follower', sees: 1 }, reservedKey: 'TypeError' });
     const second = JSON.parse(await visit());
-    expect(second).toEqual({ visits: 2, seq: 2, keys: 1, lockedCode: 'STORE_LOCKED' });
+    expect(second).toEqual({ visits: 2, seq: 2, keys: 1, follower: { role: 'follower', sees: 2 }, reservedKey: 'TypeError' });
   } finally {
     await profile.close();
     profile.remove();
