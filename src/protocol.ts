@@ -63,6 +63,8 @@ export interface StoreInfo {
   epoch?: number;
   /** Times this tab's worker took over leadership from another. */
   failovers?: number;
+  /** Commits this tab's worker refused because it found, after a stall, that a newer leader exists. */
+  fencedCommits?: number;
   /** Frames of the change stream that arrived after a gap, making this follower resync. */
   frameGaps?: number;
 }

@@ -57,6 +57,11 @@ function postToPage(message: unknown): void {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const buffersOf = (values: (Uint8Array | undefined)[]) => values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer);
 
+/** Thrown inside the host when a call reached a worker that no longer leads: it is sent again, never answered. */
+class NotLeader extends Error {
+  override name = 'NotLeader';
+}
+
 /** Whether an open failed only because another context still holds a file. */
 function heldElsewhere(error: unknown): boolean {
   const e = error as { name?: string; cause?: { name?: string } } | null;
@@ -108,6 +113,8 @@ export function createEngineHost(): EngineApi {
   let watchTimer: ReturnType<typeof setInterval> | undefined;
   let lastBeat = 0;
   let lastFramed = 0;
+  /** Set when this leader's thread was stalled: commits wait for the epoch check. */
+  let verifying: Promise<void> | undefined;
 
   // What this worker knows of the leader.
   let knownEpoch = 0;
@@ -122,7 +129,7 @@ export function createEngineHost(): EngineApi {
   let onReady: (() => void) | undefined;
   let onOpenFailed: ((error: unknown) => void) | undefined;
   const inflight = new Set<Promise<unknown>>();
-  let stats = { failovers: 0, steals: 0 };
+  const stats = { failovers: 0, steals: 0, fencedCommits: 0 };
 
   const post = (message: TabMessage) => channel?.postMessage(message);
   const announce = (ready: boolean) => post({ t: 'leader', id: self, epoch, ready });
@@ -206,7 +213,7 @@ export function createEngineHost(): EngineApi {
       onReady?.();
       // Calls this worker had forwarded to the old leader now run here (commits keep their tags).
       for (const call of forwarder?.drain() ?? []) {
-        serve(call.method, call.args, call.tag).then(call.resolve, call.reject);
+        serve(call.method, call.args, call.tag).then(call.resolve, (error: unknown) => (error instanceof NotLeader ? forwarder?.restore(call) : call.reject(error)));
       }
     } catch (error) {
       role = 'follower';
@@ -263,7 +270,9 @@ export function createEngineHost(): EngineApi {
     stopBeating();
     lastBeat = performance.now();
     beatTimer = setInterval(() => {
-      lastBeat = performance.now();
+      const now = performance.now();
+      if (now - lastBeat > STALL_CHECK_MS) void verifyLeadership();
+      lastBeat = now;
       announce(engine !== undefined);
       if (!pageAway && lastBeat - pageSeenAt > PAGE_SILENT_MS) void handOverIfWanted();
     }, HEARTBEAT_MS);
@@ -272,6 +281,24 @@ export function createEngineHost(): EngineApi {
   function stopBeating(): void {
     if (beatTimer !== undefined) clearInterval(beatTimer);
     beatTimer = undefined;
+  }
+
+  /**
+   * After a stall (this thread was blocked or frozen) a follower may have stolen the lock: read
+   * the epoch from IndexedDB, and step down if a newer leader exists. Commits wait for it.
+   */
+  function verifyLeadership(): Promise<void> {
+    verifying ??= (async () => {
+      try {
+        if (lockLost || (catalog && (await currentEpoch(catalog, name)) > epoch)) {
+          lockLost = true;
+          await stepDown(true);
+        }
+      } finally {
+        verifying = undefined;
+      }
+    })();
+    return verifying;
   }
 
   /** The page went quiet (frozen or throttled hard): let a waiting tab lead instead. */
@@ -316,7 +343,9 @@ export function createEngineHost(): EngineApi {
         if (message.to !== self || !leading()) return; // the sender will try the next leader
         serve(message.method, message.args, message.tag).then(
           (value) => post({ t: 'res', to: message.from, id: message.id, epoch, ok: true, value }),
-          (error: unknown) => post({ t: 'res', to: message.from, id: message.id, epoch, ok: false, error: toWire(error) }),
+          (error: unknown) => {
+            if (!(error instanceof NotLeader)) post({ t: 'res', to: message.from, id: message.id, epoch, ok: false, error: toWire(error) });
+          },
         );
         return;
       case 'res':
@@ -328,10 +357,23 @@ export function createEngineHost(): EngineApi {
     }
   }
 
-  /** Run a call on this worker's engine (it leads). */
+  /**
+   * Run a call on this worker's engine (it leads).
+   *
+   * @throws NotLeader when it stopped leading before or during the call (the caller sends it on).
+   */
   async function serve(method: ForwardedMethod, args: unknown[], tag?: RequestTag): Promise<unknown> {
     const current = leading();
-    if (!current) throw new StoreError('STORE_CLOSED', 'this worker no longer leads');
+    if (!current) throw new NotLeader();
+    try {
+      return await serveOn(current, method, args, tag);
+    } catch (error) {
+      if (!leading() && error instanceof StoreError && error.code === 'STORE_CLOSED') throw new NotLeader();
+      throw error;
+    }
+  }
+
+  function serveOn(current: Engine, method: ForwardedMethod, args: unknown[], tag?: RequestTag): unknown {
     switch (method) {
       case 'commit':
         return commitHere(current, args[0] as EncodedOp[][], tag);
@@ -360,13 +402,11 @@ export function createEngineHost(): EngineApi {
 
   /** Commit on this worker's engine, after making sure no newer leader exists; then send the frame. */
   async function commitHere(current: Engine, writes: EncodedOp[][], tag?: RequestTag): Promise<number[]> {
-    if (performance.now() - lastBeat > STALL_CHECK_MS && catalog) {
-      // This thread was stalled (or frozen): a follower may have stolen the lock meanwhile.
-      if ((await currentEpoch(catalog, name)) > epoch || lockLost) {
-        lockLost = true;
-        await stepDown(true);
-        throw new StoreError('STORE_CLOSED', 'this worker no longer leads');
-      }
+    // This thread was stalled (or frozen): a follower may have stolen the lock meanwhile.
+    if (verifying || performance.now() - lastBeat > STALL_CHECK_MS) await verifyLeadership();
+    if (!leading()) {
+      stats.fencedCommits++;
+      throw new NotLeader();
     }
     const seqs = await current.commit(writes, tag);
     const last = seqs[seqs.length - 1] ?? 0;
@@ -394,8 +434,8 @@ export function createEngineHost(): EngineApi {
       try {
         return (await serve(method, args)) as T;
       } catch (error) {
-        // Stepped down between the check and the call: nothing was applied; go through the new leader.
-        if (!(error instanceof StoreError && error.code === 'STORE_CLOSED' && !closed && role !== 'leader')) throw error;
+        // Stepped down before the call ran: nothing was applied; go through the new leader.
+        if (!(error instanceof NotLeader)) throw error;
       }
     }
   }
@@ -494,7 +534,7 @@ export function createEngineHost(): EngineApi {
     compact: () => route<void>('compact', []),
     async info(): Promise<StoreInfo> {
       const info = await route<StoreInfo>('info', []);
-      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, frameGaps: ring.gaps };
+      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, frameGaps: ring.gaps };
     },
     testingStall(ms: number) {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');

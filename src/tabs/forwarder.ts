@@ -101,6 +101,11 @@ export class Forwarder {
     return calls;
   }
 
+  /** Put a drained call back (this worker stopped leading before it ran), keeping its tag. */
+  restore(call: Pending): void {
+    this.#start(call);
+  }
+
   /** Fail every call (the store is closing or broken). */
   failAll(error: StoreError): void {
     for (const pending of this.#pending.values()) pending.reject(error);

@@ -4,6 +4,8 @@
  */
 import { decodeCheckpoint, deleteStore, encodeCheckpoint, exportTo, importFrom, importStore, openStore, StoreError, type Consumer, type OpenStoreOptions, type Store } from '../../src/index.js';
 import WaldenWorker from '../../src/worker.ts?worker';
+import { wrap } from 'comlink';
+import type { EngineApi } from '../../src/protocol.js';
 
 /** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
 interface Writer {
@@ -31,6 +33,8 @@ const harness = {
   writer: undefined as Writer | undefined,
   valueFor,
   newWorker: () => new WaldenWorker(),
+  /** Block the harness store's worker thread for `ms`, like a hung tab (its page keeps running). */
+  stallWorker: (ms: number) => void wrap<EngineApi>(harness.worker!).testingStall(ms),
   startSeqConsumer,
   consumer: undefined as SeqConsumer | undefined,
 
