@@ -141,6 +141,8 @@ export interface EngineApi {
   signal(message: PageSignal): void;
   /** Test-only (needs `testing` at open): block this worker's thread for `ms`, like a hung tab. */
   testingStall(ms: number): void;
+  /** Test-only: apply `commits` more forwarded commits, then crash without answering the last. */
+  testingCrashBeforeAnswer(commits: number): void;
 }
 
 /** The page-to-worker control messages. */

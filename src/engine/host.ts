@@ -130,6 +130,8 @@ export function createEngineHost(): EngineApi {
   let onOpenFailed: ((error: unknown) => void) | undefined;
   const inflight = new Set<Promise<unknown>>();
   const stats = { failovers: 0, steals: 0, fencedCommits: 0 };
+  /** Test-only: apply this many more forwarded commits, then die without answering the last. */
+  let crashBeforeAnswer = 0;
 
   const post = (message: TabMessage) => channel?.postMessage(message);
   const announce = (ready: boolean) => post({ t: 'leader', id: self, epoch, ready });
@@ -342,7 +344,14 @@ export function createEngineHost(): EngineApi {
       case 'req':
         if (message.to !== self || !leading()) return; // the sender will try the next leader
         serve(message.method, message.args, message.tag).then(
-          (value) => post({ t: 'res', to: message.from, id: message.id, epoch, ok: true, value }),
+          (value) => {
+            if (message.method === 'commit' && crashBeforeAnswer > 0 && --crashBeforeAnswer === 0) {
+              engine?.halt();
+              postToPage({ waldenTestingCrash: 'applied-not-answered' });
+              return;
+            }
+            post({ t: 'res', to: message.from, id: message.id, epoch, ok: true, value });
+          },
           (error: unknown) => {
             if (!(error instanceof NotLeader)) post({ t: 'res', to: message.from, id: message.id, epoch, ok: false, error: toWire(error) });
           },
@@ -542,6 +551,10 @@ export function createEngineHost(): EngineApi {
       while (performance.now() < end) {
         // a hung tab: nothing else runs on this thread
       }
+    },
+    testingCrashBeforeAnswer(commits: number) {
+      if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingCrashBeforeAnswer needs walden/testing');
+      crashBeforeAnswer = commits;
     },
     signal(message: PageSignal) {
       if ('waldenAlive' in message) {

@@ -201,3 +201,36 @@ test('three tabs write through failovers (close, crash, freeze, hang): every ack
     profile.remove();
   }
 });
+
+test('a forwarded write whose leader dies after applying it, before answering, is retried with its request id and applied once', async () => {
+  const profile = new Profile();
+  const ledger: Ledger = { acked: new Map() };
+  const name = `once-${Date.now().toString(36)}`;
+  try {
+    const context = await profile.launch();
+    const leader = await openTab(context, ledger, name, 'a');
+    const follower = await openTab(context, ledger, name, 'b');
+    // Quiet the background writers: this test counts records exactly.
+    for (const page of [leader, follower]) await page.evaluate(() => ((window as unknown as { tabState: { stop: boolean } }).tabState.stop = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await roleOf(leader)).toBe('leader');
+    const before = await follower.evaluate(() => window.harness.store!.info().then((i) => i.seq));
+    await leader.evaluate(() => window.harness.crashBeforeAnswer(1));
+    const result = await follower.evaluate(async () => {
+      const store = window.harness.store!;
+      const seq = await store.put('exactly-once', 'x');
+      const info = await store.info();
+      const records: number[] = [];
+      for await (const change of store.watch({ since: seq - 1 })) {
+        if (change.type === 'change') records.push(change.seq);
+        if (change.seq >= info.seq) break;
+      }
+      return { seq, role: store.role, last: info.seq, records };
+    });
+    // Applied by the old leader (seq before + 1), answered by the new one from its ledger: not applied again.
+    expect(result).toEqual({ seq: before + 1, role: 'leader', last: before + 1, records: [before + 1] });
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
