@@ -6,6 +6,7 @@ import { openStore, type Store } from '../../src/index.js';
 import WaldenWorker from '../../src/worker.ts?worker';
 import RawWorker from './raw-worker.ts?worker';
 import SqliteWorker from './sqlite-worker.ts?worker';
+import PingWorker from './ping-worker.ts?worker';
 import type { SqliteApi } from './sqlite-worker.js';
 
 /** What every system offers the workloads. */
@@ -207,5 +208,70 @@ async function coldOpen(system: string, tag: string): Promise<Record<string, num
   return { ms };
 }
 
-(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen };
+/** Many tabs: this tab's store (leader or follower), timed one awaited call at a time. */
+let tabStore: Store | undefined;
+const tabs = {
+  async open(name: string): Promise<string> {
+    tabStore = await openStore(name, { worker: new WaldenWorker() });
+    return tabStore.role;
+  },
+  /** Per-call latencies (ms) of `count` awaited puts, then `count` gets of random written keys. */
+  async latencies(count: number, offset: number): Promise<{ put: number[]; get: number[] }> {
+    const put: number[] = [];
+    const get: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await tabStore!.put(key(offset + i), value(i));
+      put.push(performance.now() - t);
+    }
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await tabStore!.get(key(offset + Math.floor(Math.random() * count)));
+      get.push(performance.now() - t);
+    }
+    return { put, get };
+  },
+  async close(): Promise<void> {
+    await tabStore?.close();
+    tabStore = undefined;
+  },
+};
+
+/** Many tabs, the transports: a round trip between two tabs' dedicated workers. */
+const transport = {
+  worker: undefined as Worker | undefined,
+  /** Start this tab's ping worker as the server (answers) on `kind`. */
+  async serve(kind: 'bc' | 'port'): Promise<void> {
+    const worker = (transport.worker = new PingWorker());
+    if (kind === 'bc') {
+      const listening = new Promise((r) => (worker.onmessage = r));
+      worker.postMessage({ role: 'server', transport: 'bc' });
+      await listening;
+    } else {
+      // The SharedWorker hands each client's port here; this page passes it on to its worker.
+      const broker = new SharedWorker(new URL('./broker-worker.ts', import.meta.url), { type: 'module', name: 'walden-bench-broker' });
+      const control = new MessageChannel();
+      control.port1.onmessage = ({ ports }) => worker.postMessage({ role: 'server', transport: 'port', port: ports[0] }, [ports[0]!]);
+      broker.port.postMessage('serve', [control.port2]);
+    }
+  },
+  /** Round trips (ms) from this tab's worker to the server tab's, `count` of them, one at a time. */
+  async ping(kind: 'bc' | 'port', count: number): Promise<number[]> {
+    const worker = (transport.worker = new PingWorker());
+    const done = new Promise<number[]>((r) => (worker.onmessage = (e) => r((e.data as { rtts: number[] }).rtts)));
+    if (kind === 'bc') worker.postMessage({ role: 'client', transport: 'bc', count });
+    else {
+      const broker = new SharedWorker(new URL('./broker-worker.ts', import.meta.url), { type: 'module', name: 'walden-bench-broker' });
+      const channel = new MessageChannel();
+      broker.port.postMessage('connect', [channel.port1]);
+      worker.postMessage({ role: 'client', transport: 'port', port: channel.port2, count }, [channel.port2]);
+    }
+    return done;
+  },
+  stop(): void {
+    transport.worker?.terminate();
+  },
+};
+
+(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, tabs, transport };
 document.getElementById('status')!.textContent = 'ready';
