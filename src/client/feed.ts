@@ -5,7 +5,7 @@
  */
 import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { EncodedOp, EngineApi, ScanRange } from '../protocol.js';
+import type { EncodedOp, EngineApi, ResetPage, ScanRange } from '../protocol.js';
 import { assertKey, decodeValue } from './codec.js';
 
 /** Records per round trip of the feed. */
@@ -63,13 +63,17 @@ export async function* feed(remote: Remote<EngineApi>, start: number | Promise<n
         yield { type: 'reset', seq: page.seq };
         let after: string | undefined;
         for (;;) {
-          const state = await remote.readResetView(page.view, after, range, WATCH_PAGE_RECORDS);
+          const state = await readView(remote, page.view, after, range, isClosed);
+          // The view lived in a leader that is gone (a failover): start the reset again from the cursor.
+          if (!state) break;
           for (const [key, value] of state.entries) yield { type: 'change', seq: page.seq, ops: [{ type: 'put', key, value: decodeValue(value) }] };
           after = state.entries[state.entries.length - 1]?.[0] ?? after;
-          if (state.done) break;
+          if (state.done) {
+            yield { type: 'synced', seq: page.seq };
+            cursor = page.seq;
+            break;
+          }
         }
-        yield { type: 'synced', seq: page.seq };
-        cursor = page.seq;
         continue;
       }
       for (const change of page.changes) yield { type: 'change', seq: change.seq, ops: decodeOps(change.ops) };
@@ -77,6 +81,16 @@ export async function* feed(remote: Remote<EngineApi>, start: number | Promise<n
     }
   } catch (error) {
     if (isClosed() && error instanceof StoreError && error.code === 'STORE_CLOSED') return;
+    throw error;
+  }
+}
+
+/** A page of a reset view, or undefined when the view is gone (its leader was replaced). */
+async function readView(remote: Remote<EngineApi>, view: number, after: string | undefined, range: ScanRange, isClosed: () => boolean): Promise<ResetPage | undefined> {
+  try {
+    return await remote.readResetView(view, after, range, WATCH_PAGE_RECORDS);
+  } catch (error) {
+    if (!isClosed() && error instanceof StoreError && error.code === 'STORE_CLOSED' && /frozen view/.test(error.message)) return undefined;
     throw error;
   }
 }
