@@ -34,6 +34,8 @@ export { lockName };
 export const PAGE_SILENT_MS = 2_500;
 /** A leader checks the epoch in IndexedDB before committing when its heartbeat is this late. */
 const STALL_CHECK_MS = 1_000;
+/** A leader sends frames while it has heard a follower within this long (followers say so every second). */
+const FOLLOWER_SILENT_MS = 3_000;
 /** How long `open` waits for a leader to answer before it gives up with `STORE_LOCKED`. */
 const OPEN_TIMEOUT_MS = 15_000;
 
@@ -115,6 +117,10 @@ export function createEngineHost(): EngineApi {
   let lastFramed = 0;
   /** Set when this leader's thread was stalled: commits wait for the epoch check. */
   let verifying: Promise<void> | undefined;
+
+  /** When a follower was last heard: frames are only worth sending while someone listens. */
+  let followerSeenAt = Number.NEGATIVE_INFINITY;
+  let watchTicks = 0;
 
   // What this worker knows of the leader.
   let knownEpoch = 0;
@@ -310,8 +316,9 @@ export function createEngineHost(): EngineApi {
     await stepDown(false);
   }
 
-  /** Followers: steal the lock from a leader that stopped beating. */
+  /** Followers: say so (every second), and steal the lock from a leader that stopped beating. */
   function watchLeader(): void {
+    if (role !== 'leader' && !closed && watchTicks++ % 2 === 0) post({ t: 'follower', from: self });
     if (role === 'leader' || closed || broken || leaderSeenAt === 0) return;
     const silent = performance.now() - leaderSeenAt;
     if (silent > (leaderReady ? LEADER_SILENT_MS : OPENING_SILENT_MS) + stealJitter) {
@@ -339,9 +346,14 @@ export function createEngineHost(): EngineApi {
         return;
       }
       case 'hello':
+        followerSeenAt = performance.now();
         if (leading()) announce(true);
         return;
+      case 'follower':
+        followerSeenAt = performance.now();
+        return;
       case 'req':
+        followerSeenAt = performance.now();
         if (message.to !== self || !leading()) return; // the sender will try the next leader
         serve(message.method, message.args, message.tag).then(
           (value) => {
@@ -417,13 +429,33 @@ export function createEngineHost(): EngineApi {
       stats.fencedCommits++;
       throw new NotLeader();
     }
-    const seqs = await current.commit(writes, tag);
+    return sendFrame(writes, await current.commit(writes, tag));
+  }
+
+  /** Broadcast the records just committed, while any follower listens (a follower that missed frames resyncs). */
+  function sendFrame(writes: EncodedOp[][], seqs: number[]): number[] {
     const last = seqs[seqs.length - 1] ?? 0;
     if (last > lastFramed) {
       lastFramed = last;
-      post({ t: 'frame', epoch, changes: writes.map((ops, i) => ({ seq: seqs[i]!, ops })) });
+      // After frames were skipped, the next one starts a new run in each follower (a gap): fine.
+      if (performance.now() - followerSeenAt < FOLLOWER_SILENT_MS) post({ t: 'frame', epoch, changes: writes.map((ops, i) => ({ seq: seqs[i]!, ops })) });
     }
     return seqs;
+  }
+
+  /** This worker's engine, when it leads and nothing (a stall check, a step-down) stands in the way of serving directly. */
+  function fastPath(): Engine | undefined {
+    return closed || broken || verifying || performance.now() - lastBeat > STALL_CHECK_MS ? undefined : leading();
+  }
+
+  /** The leader's own page's commit, without the forwarding machinery; rerouted if leadership moved before it ran. */
+  async function commitLocally(current: Engine, writes: EncodedOp[][]): Promise<number[]> {
+    try {
+      return sendFrame(writes, await current.commit(writes));
+    } catch (error) {
+      if (!leading() && error instanceof StoreError && error.code === 'STORE_CLOSED' && !closed) return route<number[]>('commit', [writes]);
+      throw error;
+    }
   }
 
   /** A call from this worker's page: run here when leading, else forward; retried if leadership moves mid-call. */
@@ -495,13 +527,18 @@ export function createEngineHost(): EngineApi {
         onOpenFailed = undefined;
       }
     },
-    commit: (writes: EncodedOp[][]) => track(route<number[]>('commit', [writes])),
+    commit(writes: EncodedOp[][]) {
+      const current = fastPath();
+      return current ? commitLocally(current, writes) : track(route<number[]>('commit', [writes]));
+    },
     async get(key: string) {
-      const value = await route<Uint8Array | undefined>('get', [key]);
+      const current = fastPath();
+      const value = current ? current.get(key) : await route<Uint8Array | undefined>('get', [key]);
       return value ? transfer(value, [value.buffer as ArrayBuffer]) : undefined;
     },
     async getMany(keys: string[]) {
-      const values = await route<(Uint8Array | undefined)[]>('getMany', [keys]);
+      const current = fastPath();
+      const values = current ? current.getMany(keys) : await route<(Uint8Array | undefined)[]>('getMany', [keys]);
       return transfer(values, buffersOf(values));
     },
     async scan(range: ScanRange, pageSize: number): Promise<ScanPage> {

@@ -27,6 +27,12 @@ export interface HelloMessage {
   from: string;
 }
 
+/** A follower says it is there (every second), so the leader keeps sending frames. */
+export interface FollowerMessage {
+  t: 'follower';
+  from: string;
+}
+
 /** A call forwarded to the leader `to`; `id` is unique per sender, `tag` makes a commit idempotent. */
 export interface RequestMessage {
   t: 'req';
@@ -49,7 +55,7 @@ export interface FrameMessage {
 }
 
 /** Everything that travels on the channel. */
-export type TabMessage = LeaderMessage | HelloMessage | RequestMessage | ResponseMessage | FrameMessage;
+export type TabMessage = LeaderMessage | HelloMessage | FollowerMessage | RequestMessage | ResponseMessage | FrameMessage;
 
 /** How often the leader says it is alive. */
 export const HEARTBEAT_MS = 250;
