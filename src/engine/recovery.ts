@@ -2,7 +2,7 @@
  * Opening a store: choose the newest valid snapshot, replay the WAL after it, cut a torn tail,
  * and clean up what no generation needs. Everything it did is reported.
  */
-import { BTree } from './btree.js';
+import { bulkLoad, type BTree } from './btree.js';
 import { StoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
@@ -191,14 +191,19 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     report.damagedFiles.push({ file: bad.name, reason: bad.reason });
   }
 
-  const index = new BTree<string, ValueLocation>();
+  // The snapshot's keys are sorted: build the index bottom-up instead of inserting one by one.
+  const keys: string[] = [];
+  const locations: ValueLocation[] = [];
   for (const entry of entries) {
     if (entry.expiresAt && entry.expiresAt <= options.now) {
       report.expiredKeys++;
       continue;
     }
-    index.set(entry.key, { source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq, expiresAt: entry.expiresAt });
+    if (keys.length > 0 && !(entry.key > keys[keys.length - 1]!)) throw corruption(base!.name, 0, `the index lists ${JSON.stringify(entry.key)} out of order`);
+    keys.push(entry.key);
+    locations.push({ source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq, expiresAt: entry.expiresAt });
   }
+  const index = bulkLoad(keys, locations);
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
   // The rows read above, less those dropped since (all newer than the base, or with no file).
