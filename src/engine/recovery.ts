@@ -13,13 +13,7 @@ import {
   RECORD_TYPE_OPS,
   WAL_HEADER_BYTES,
 } from '../format/wal.js';
-import {
-  decodeSnapshotIndex,
-  decodeSnapshotLayout,
-  SNAPSHOT_HEADER_BYTES,
-  SNAPSHOT_TRAILER_BYTES,
-  type SnapshotEntry,
-} from '../format/snapshot.js';
+import { decodeSnapshotLayout, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, visitSnapshotIndex, type SnapshotEntryVisitor } from '../format/snapshot.js';
 import { getUint64, viewOf } from '../format/bytes.js';
 import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './files.js';
 import type { Source, ValueLocation } from './location.js';
@@ -67,10 +61,13 @@ function corruption(file: string, offset: number, what: string): StoreError {
   return new StoreError('STORE_CORRUPTION', `${file} at offset ${offset}: ${what}`);
 }
 
-export type Verified = { entries: SnapshotEntry[]; seq: number; bytes: number; checksum: number } | { problem: string };
+export type Verified = { seq: number; bytes: number; checksum: number } | { problem: string };
 
-/** Check a snapshot's structure, index checksum and whole-file checksum (and its catalog row, if any). */
-export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
+/**
+ * Check a snapshot's structure, index checksum and whole-file checksum (and its catalog row, if
+ * any), handing each index entry to `visit` (when it reports a problem, discard what was visited).
+ */
+export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined, visit: SnapshotEntryVisitor = () => {}): Verified {
   const size = file.getSize();
   if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
   if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
@@ -79,17 +76,21 @@ export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | 
   const layout = decodeSnapshotLayout(header, trailer, size);
   if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
   if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
-  const index = readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
-  const entries = decodeSnapshotIndex(header, index, layout);
-  if (entries === 'damaged') return { problem: 'index footer fails its checksum' };
+  // The whole-file checksum first: it covers the index too, so the index need not be summed again.
   let crc = 0;
   const checked = size - 12;
+  let index: Uint8Array | undefined;
   for (let at = 0; at < checked; at += VERIFY_CHUNK_BYTES) {
-    crc = crc32c(readAt(file, at, Math.min(VERIFY_CHUNK_BYTES, checked - at)), crc);
+    const chunk = readAt(file, at, Math.min(VERIFY_CHUNK_BYTES, checked - at));
+    crc = crc32c(chunk, crc);
+    // Keep the index bytes when one chunk holds them all (the common case), saving a read.
+    if (at <= layout.indexOffset && at + chunk.byteLength >= size - 16) index = chunk.subarray(layout.indexOffset - at, size - 16 - at);
   }
   if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
   if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
-  return { entries, seq: layout.seq, bytes: size, checksum: crc };
+  index ??= readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
+  if (visitSnapshotIndex(header, index, layout, visit, { checksumVerified: true }) === 'damaged') return { problem: 'index footer is malformed' };
+  return { seq: layout.seq, bytes: size, checksum: crc };
 }
 
 function lastNonZero(bytes: Uint8Array, from: number, end: number): number {
@@ -137,11 +138,31 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   const coverable = (seq: number) => segmentSeqs.length === 0 || segmentSeqs[0]!.firstSeq <= seq + 1;
 
   let base: OpenSnapshot | undefined;
-  let entries: SnapshotEntry[] = [];
+  // The chosen snapshot's live keys and their locations, in key order (the index is built from them).
+  let keys: string[] = [];
+  let locations: ValueLocation[] = [];
+  let expiredInSnapshot = 0;
   const damaged: { name: string; row: SnapshotRow | undefined; reason: string }[] = [];
   for (const candidate of candidates) {
     const file = await dir.open(candidate.name);
-    const verified = verifySnapshot(file, candidate.name, candidate.row);
+    const source: OpenSnapshot = { name: candidate.name, file, seq: parseSnapshotName(candidate.name)! };
+    keys = [];
+    locations = [];
+    expiredInSnapshot = 0;
+    let ordered = true;
+    const verified = verifySnapshot(file, candidate.name, candidate.row, (key, offset, length, crc, seq, expiresAt) => {
+      if (expiresAt && expiresAt <= options.now) {
+        expiredInSnapshot++;
+        return;
+      }
+      if (keys.length > 0 && !(key > keys[keys.length - 1]!)) ordered = false;
+      keys.push(key);
+      locations.push({ source, offset, length, crc, seq, expiresAt });
+    });
+    if (!('problem' in verified) && !ordered) {
+      file.close();
+      throw corruption(candidate.name, 0, 'the index lists keys out of order');
+    }
     if ('problem' in verified) {
       file.close();
       damaged.push({ name: candidate.name, row: candidate.row, reason: verified.problem });
@@ -151,8 +172,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
       file.close();
       continue;
     }
-    base = { name: candidate.name, file, seq: verified.seq };
-    entries = verified.entries;
+    base = source;
     if (catalogEmpty) {
       await catalog.put({ store, seq: verified.seq, file: candidate.name, bytes: verified.bytes, checksum: verified.checksum, createdAt: Date.now() });
     }
@@ -192,17 +212,8 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   }
 
   // The snapshot's keys are sorted: build the index bottom-up instead of inserting one by one.
-  const keys: string[] = [];
-  const locations: ValueLocation[] = [];
-  for (const entry of entries) {
-    if (entry.expiresAt && entry.expiresAt <= options.now) {
-      report.expiredKeys++;
-      continue;
-    }
-    if (keys.length > 0 && !(entry.key > keys[keys.length - 1]!)) throw corruption(base!.name, 0, `the index lists ${JSON.stringify(entry.key)} out of order`);
-    keys.push(entry.key);
-    locations.push({ source: base!, offset: entry.valueOffset, length: entry.valueLength, crc: entry.valueCrc, seq: entry.seq, expiresAt: entry.expiresAt });
-  }
+  if (!base) (keys = []), (locations = []), (expiredInSnapshot = 0);
+  report.expiredKeys += expiredInSnapshot;
   const index = bulkLoad(keys, locations);
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.

@@ -8,8 +8,21 @@ export function encodeUtf8(text: string): Uint8Array {
   return UTF8_ENCODER.encode(text);
 }
 
+/** Short ASCII strings (most keys) skip TextDecoder, whose per-call cost dominates at this size. */
+const ASCII_FAST_PATH_MAX = 64;
+
 /** Decode UTF-8 bytes; throws a TypeError on malformed input. */
 export function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.byteLength <= ASCII_FAST_PATH_MAX) {
+    let ascii = true;
+    for (let i = 0; i < bytes.byteLength; i++) {
+      if (bytes[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   return UTF8_DECODER.decode(bytes);
 }
 

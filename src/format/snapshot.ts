@@ -156,18 +156,23 @@ export function decodeSnapshotLayout(header: Uint8Array, trailer: Uint8Array, si
   return { seq, indexOffset, count, indexCrc: view.getUint32(16, true), fileCrc: view.getUint32(20, true) };
 }
 
+/** Receives one index entry of a snapshot, in key order. */
+export type SnapshotEntryVisitor = (key: string, valueOffset: number, valueLength: number, valueCrc: number, seq: number, expiresAt: number) => void;
+
 /**
- * Verify and decode the index footer.
+ * Verify and walk the index footer, handing each entry to `visit` (no objects are built).
  *
  * @param header The header bytes (covered by the index checksum).
  * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
- * @returns The entries in key order, or `'damaged'` when the checksum or structure is wrong.
+ * @param options `checksumVerified`: the caller has checked the whole-file checksum, which covers
+ *   the index, so the index checksum is not computed again.
+ * @returns `'damaged'` when the checksum or structure is wrong (entries already visited are then
+ *   to be discarded), else the number of entries.
  */
-export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout): SnapshotEntry[] | 'damaged' {
-  if (crc32c(index, crc32c(header)) !== layout.indexCrc) return 'damaged';
+export function visitSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout, visit: SnapshotEntryVisitor, options: { checksumVerified?: boolean } = {}): number | 'damaged' {
+  if (!options.checksumVerified && crc32c(index, crc32c(header)) !== layout.indexCrc) return 'damaged';
   const view = viewOf(index);
   const end = index.byteLength - 16;
-  const entries: SnapshotEntry[] = [];
   let at = 0;
   try {
     for (let i = 0; i < layout.count; i++) {
@@ -175,17 +180,20 @@ export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layou
       const keyLength = view.getUint32(at, true);
       const valueLength = view.getUint32(at + 4, true);
       const valueOffset = getUint64(view, at + 8);
-      const valueCrc = view.getUint32(at + 16, true);
-      const seq = getUint64(view, at + 20);
-      const expiresAt = view.getFloat64(at + 28, true);
       const keyStart = at + SNAPSHOT_INDEX_ENTRY_BYTES;
       if (keyStart + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
-      const key = decodeUtf8(index.subarray(keyStart, keyStart + keyLength));
-      entries.push({ key, valueOffset, valueLength, valueCrc, seq, expiresAt });
+      visit(decodeUtf8(index.subarray(keyStart, keyStart + keyLength)), valueOffset, valueLength, view.getUint32(at + 16, true), getUint64(view, at + 20), view.getFloat64(at + 28, true));
       at = keyStart + keyLength;
     }
   } catch {
     return 'damaged';
   }
-  return at === end ? entries : 'damaged';
+  return at === end ? layout.count : 'damaged';
+}
+
+/** {@link visitSnapshotIndex} collecting the entries: the entries in key order, or `'damaged'`. */
+export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout, options: { checksumVerified?: boolean } = {}): SnapshotEntry[] | 'damaged' {
+  const entries: SnapshotEntry[] = [];
+  const result = visitSnapshotIndex(header, index, layout, (key, valueOffset, valueLength, valueCrc, seq, expiresAt) => entries.push({ key, valueOffset, valueLength, valueCrc, seq, expiresAt }), options);
+  return result === 'damaged' ? result : entries;
 }
