@@ -65,6 +65,8 @@ export interface StoreInfo {
   failovers?: number;
   /** Commits this tab's worker refused because it found, after a stall, that a newer leader exists. */
   fencedCommits?: number;
+  /** Times this tab's worker found it had been replaced while it led (its lock stolen, or a newer epoch heard) and stopped. */
+  deposed?: number;
   /** Frames of the change stream that arrived after a gap, making this follower resync. */
   frameGaps?: number;
 }

@@ -135,7 +135,7 @@ export function createEngineHost(): EngineApi {
   let onReady: (() => void) | undefined;
   let onOpenFailed: ((error: unknown) => void) | undefined;
   const inflight = new Set<Promise<unknown>>();
-  const stats = { failovers: 0, steals: 0, fencedCommits: 0 };
+  const stats = { failovers: 0, steals: 0, fencedCommits: 0, deposed: 0 };
   /** Test-only: apply this many more forwarded commits, then die without answering the last. */
   let crashBeforeAnswer = 0;
 
@@ -183,10 +183,7 @@ export function createEngineHost(): EngineApi {
     lockLost = false;
     role = 'leader';
     held.lost.then(() => {
-      if (lock === held) {
-        lockLost = true;
-        void stepDown(true);
-      }
+      if (lock === held) depose();
     });
     try {
       catalog ??= new IdbCatalog(await openCatalogDb());
@@ -248,6 +245,13 @@ export function createEngineHost(): EngineApi {
     });
   }
 
+  /** Another worker leads now (the lock was stolen, or a newer epoch was heard): stop at once. */
+  function depose(): Promise<void> {
+    if (role === 'leader' && !lockLost) stats.deposed++;
+    lockLost = true;
+    return stepDown(true);
+  }
+
   /** Stop leading: finish, release the files and the lock; queue again unless told not to. */
   async function stepDown(requeue: boolean): Promise<void> {
     if (role !== 'leader') return;
@@ -298,10 +302,7 @@ export function createEngineHost(): EngineApi {
   function verifyLeadership(): Promise<void> {
     verifying ??= (async () => {
       try {
-        if (lockLost || (catalog && (await currentEpoch(catalog, name)) > epoch)) {
-          lockLost = true;
-          await stepDown(true);
-        }
+        if (lockLost || (catalog && (await currentEpoch(catalog, name)) > epoch)) await depose();
       } finally {
         verifying = undefined;
       }
@@ -331,11 +332,8 @@ export function createEngineHost(): EngineApi {
     switch (message.t) {
       case 'leader': {
         if (message.id === self || message.epoch < knownEpoch) return;
-        if (role === 'leader' && message.epoch > epoch) {
-          // A newer leader exists: this one is stale and must not append another record.
-          lockLost = true;
-          void stepDown(true);
-        }
+        // A newer leader exists: this one is stale and must not append another record.
+        if (role === 'leader' && message.epoch > epoch) depose();
         knownEpoch = message.epoch;
         leaderSeenAt = performance.now();
         leaderReady = message.ready;
@@ -580,7 +578,7 @@ export function createEngineHost(): EngineApi {
     compact: () => route<void>('compact', []),
     async info(): Promise<StoreInfo> {
       const info = await route<StoreInfo>('info', []);
-      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, frameGaps: ring.gaps };
+      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, frameGaps: ring.gaps };
     },
     testingStall(ms: number) {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');
