@@ -50,6 +50,26 @@ if (run('npm', ['run', '--silent', 'build']) !== 0) {
   console.error('walden: build failed');
   failed += 1;
 }
+// Bundle budgets (size-limit, brotli; `.size-limit.json`): one check per entry.
+const sizes = spawnSync('npx', ['size-limit', '--json'], { encoding: 'utf8' });
+const budgets = (() => {
+  try {
+    return JSON.parse(sizes.stdout);
+  } catch {
+    return undefined;
+  }
+})();
+if (Array.isArray(budgets)) {
+  for (const budget of budgets) {
+    console.log(`walden: size ${budget.name}: ${budget.size} B ${budget.passed ? 'within' : 'OVER'} its budget`);
+    if (budget.passed) passed += 1;
+    else failed += 1;
+  }
+} else {
+  console.error(`walden: size-limit failed: ${sizes.stderr}`);
+  failed += 1;
+}
+
 console.log(`walden: browser tests with ${chromium}`);
 const e2eStatus = run('npx', ['playwright', 'test'], { WALDEN_CHROMIUM: chromium });
 const e2e = readJson(`${RESULTS}/e2e.json`);

@@ -3,7 +3,8 @@
  * each save durable (a strict transaction) when it resolves.
  */
 import type { IDBPDatabase } from 'idb';
-import { checkpointRange, openCatalogDb, type CatalogSchema, type CheckpointRow } from '../meta/catalog.js';
+import type { CatalogSchema, CheckpointRow } from '../meta/catalog.js';
+import { checkpointRange } from '../meta/ranges.js';
 
 /** Checkpoints kept per stream unless `maxCheckpointsPerStream` says otherwise. */
 export const DEFAULT_MAX_CHECKPOINTS_PER_STREAM = 10;
@@ -56,7 +57,8 @@ export class Checkpoints {
   ) {}
 
   #open(): Promise<IDBPDatabase<CatalogSchema>> {
-    this.#db ??= openCatalogDb();
+    // idb loads with the first checkpoint call, not with the page entry.
+    this.#db ??= import('../meta/catalog.js').then((catalog) => catalog.openCatalogDb());
     return this.#db;
   }
 

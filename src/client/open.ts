@@ -2,7 +2,6 @@
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
 import type { Durability, EngineApi, StoreInfo, TabRole } from '../protocol.js';
-import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Store } from './store.js';
 import { attachTesting, testingGlobal } from './testing-hooks.js';
 
@@ -180,6 +179,8 @@ export async function deleteStore(name: string): Promise<void> {
 }
 
 async function deleteCatalogRows(name: string): Promise<void> {
+  // idb loads only when a store is deleted, not with the page entry.
+  const { IdbCatalog, openCatalogDb } = await import('../meta/catalog.js');
   const catalog = new IdbCatalog(await openCatalogDb());
   try {
     await catalog.deleteStore(name);

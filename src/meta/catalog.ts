@@ -48,10 +48,8 @@ export function openCatalogDb(): Promise<IDBPDatabase<CatalogSchema>> {
   });
 }
 
-/** Every key of `store`'s checkpoints, or of one stream of it. */
-export function checkpointRange(store: string, stream?: string): IDBKeyRange {
-  return stream === undefined ? IDBKeyRange.bound([store], [store, []]) : IDBKeyRange.bound([store, stream, Number.NEGATIVE_INFINITY], [store, stream, Number.POSITIVE_INFINITY]);
-}
+export { checkpointRange } from './ranges.js';
+import { checkpointRange } from './ranges.js';
 
 /** The {@link Catalog} over IndexedDB. */
 export class IdbCatalog implements Catalog {
