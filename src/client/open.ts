@@ -114,7 +114,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   // persist() exists only on the page; without the option, report whether storage already is persistent.
   const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
   const testing = testingGlobal();
-  store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker));
+  const tab = { role: () => store!.role, hang: (ms: number) => void remote.testingStall(ms).catch(() => {}) };
+  store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker, tab));
   store._setRole(info.role ?? reported);
   return store;
 }

@@ -72,6 +72,50 @@ export async function crashAfterCommits(page: Page, commits: number, store?: str
   }, [commits, store ?? null] as const);
 }
 
+/** The role of the page's store (or its only store): `'leader'` or `'follower'`. */
+export async function roleOf(page: Page, store?: string): Promise<'leader' | 'follower'> {
+  return page.evaluate((store) => {
+    const tabs = (globalThis as { __waldenTesting?: { tabs?: Record<string, { role(): 'leader' | 'follower' }> } }).__waldenTesting?.tabs;
+    if (!tabs) throw new Error('walden/testing is not installed in this page, or no store is open: call installWaldenTesting before page.goto');
+    const name = store ?? Object.keys(tabs)[0];
+    if (!name || !tabs[name]) throw new Error(`no open Walden store ${store ?? ''} in this page`);
+    return tabs[name].role();
+  }, store);
+}
+
+/**
+ * The page whose store leads, among `pages` (waiting up to `timeoutMs` for one to, as after a
+ * failover). Pages that do not answer (closed, crashed, busy) are skipped.
+ */
+export async function leaderOf(pages: Page[], options: { store?: string; timeoutMs?: number } = {}): Promise<Page> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  for (;;) {
+    for (const page of pages) {
+      const role = await Promise.race([roleOf(page, options.store), new Promise<undefined>((r) => setTimeout(r, 500))]).catch(() => undefined);
+      if (role === 'leader') return page;
+    }
+    if (Date.now() > deadline) throw new Error(`no page leads after ${options.timeoutMs ?? 10_000} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Block the thread of the page's store worker for `ms` (returns at once), like a hung or
+ * frozen tab whose worker stops running while it holds the files: the other tabs' workers take
+ * the lock after about 3 s, and the hung one steps down when it runs again.
+ */
+export async function hangWorker(page: Page, ms: number, store?: string): Promise<void> {
+  await page.evaluate(
+    ([ms, store]) => {
+      const tabs = (globalThis as { __waldenTesting?: { tabs?: Record<string, { hang(ms: number): void }> } }).__waldenTesting?.tabs;
+      const name = store ?? Object.keys(tabs ?? {})[0];
+      if (!tabs || !name || !tabs[name]) throw new Error(`no open Walden store ${store ?? ''} in this page (is walden/testing installed?)`);
+      tabs[name].hang(ms);
+    },
+    [ms, store ?? null] as const,
+  );
+}
+
 /**
  * Crash the page's renderer (CDP `Page.crash`); the page is dead afterwards.
  *

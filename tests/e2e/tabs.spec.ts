@@ -7,6 +7,7 @@
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { crashPage, HARNESS_URL, Profile } from './support/browser.js';
+import { hangWorker, installWaldenTesting, leaderOf, roleOf, storeState } from '../../src/testing/index.js';
 
 /** What the test (Node) heard from the tabs; an acknowledgement counts only once it arrived here. */
 interface Ledger {
@@ -21,8 +22,8 @@ const HANG_MS = 6_000;
 async function openTab(context: BrowserContext, ledger: Ledger, name: string, tab: string): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`${tab} page error:`, error));
-  // The walden/testing hooks, for testingStall.
-  await page.addInitScript(() => Object.assign(globalThis, { __waldenTesting: { workers: {}, acked: {} } }));
+  // The walden/testing kit: roleOf, leaderOf, hangWorker.
+  await installWaldenTesting(page);
   await page.exposeFunction('reportAck', (key: string, seq: number) => ledger.acked.set(key, seq));
   await page.goto(HARNESS_URL);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
@@ -65,18 +66,6 @@ async function openTab(context: BrowserContext, ledger: Ledger, name: string, ta
   return page;
 }
 
-const roleOf = (page: Page) => page.evaluate(() => window.harness.store!.role);
-
-async function leaderOf(pages: Page[]): Promise<Page> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    for (const page of pages) if ((await roleOf(page).catch(() => 'gone')) === 'leader') return page;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const locks = await pages[0]!.evaluate(() => navigator.locks.query()).catch((e) => String(e));
-  const infos = await Promise.all(pages.map((p) => p.evaluate(() => window.harness.store!.info()).catch((e) => String(e))));
-  throw new Error(`no tab leads: ${JSON.stringify(locks)} ${JSON.stringify(infos.map((i) => (typeof i === 'string' ? i : { role: i.role, epoch: i.epoch, seq: i.seq })))}`);
-}
-
 /** Time until a write from `page` is acknowledged (the new leader serves). */
 function timeAWrite(page: Page, key: string): Promise<number> {
   return page.evaluate(async (key) => {
@@ -107,7 +96,7 @@ async function kill(leader: Page, how: Kill): Promise<void> {
         // the page's thread does nothing else
       }
     });
-  } else await leader.evaluate((ms) => window.harness.stallWorker(ms), HANG_MS);
+  } else await hangWorker(leader, HANG_MS);
 }
 
 test('three tabs write through failovers (close, crash, freeze, hang): every acknowledged write exactly once, watch streams dense', async () => {
@@ -121,7 +110,7 @@ test('three tabs write through failovers (close, crash, freeze, hang): every ack
     let tabs = [await openTab(context, ledger, name, 't0'), await openTab(context, ledger, name, 't1'), await openTab(context, ledger, name, 't2')];
     let opened = 3;
     let hungTab: Page | undefined;
-    expect((await Promise.all(tabs.map(roleOf))).sort()).toEqual(['follower', 'follower', 'leader']);
+    expect((await Promise.all(tabs.map((t) => roleOf(t)))).sort()).toEqual(['follower', 'follower', 'leader']);
     await waitForAcks(ledger, 150);
     for (const how of ['close', 'Page.crash', 'freeze', 'hang'] as Kill[]) {
       const leader = await leaderOf(tabs);
@@ -235,6 +224,10 @@ test('a forwarded write whose leader dies after applying it, before answering, i
     });
     // Applied by the old leader (seq before + 1), answered by the new one from its ledger: not applied again.
     expect(result).toEqual({ seq: before + 1, role: 'leader', last: before + 1, records: [before + 1] });
+    // The kit reads the store while a tab leads it: its inspector follows that tab.
+    const state = await storeState(context, new URL(HARNESS_URL).origin, name);
+    expect(state.seq).toBe(before + 1);
+    expect(state.entries.find((e) => e.key === 'exactly-once')).toMatchObject({ value: 'x', seq: before + 1 });
   } finally {
     await profile.close();
     profile.remove();

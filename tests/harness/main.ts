@@ -33,8 +33,6 @@ const harness = {
   writer: undefined as Writer | undefined,
   valueFor,
   newWorker: () => new WaldenWorker(),
-  /** Block the harness store's worker thread for `ms`, like a hung tab (its page keeps running). */
-  stallWorker: (ms: number) => void wrap<EngineApi>(harness.worker!).testingStall(ms),
   /** The harness store's worker applies `commits` more forwarded commits, then crashes before answering the last. */
   crashBeforeAnswer: (commits: number) => wrap<EngineApi>(harness.worker!).testingCrashBeforeAnswer(commits),
   startSeqConsumer,
