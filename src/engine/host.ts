@@ -28,8 +28,6 @@ import { Forwarder } from '../tabs/forwarder.js';
 import { FrameRing } from '../tabs/frames.js';
 import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/protocol.js';
 
-export { lockName };
-
 /** A leader whose page has not pinged it for this long hands over, if another tab waits. */
 export const PAGE_SILENT_MS = 2_500;
 /** A leader checks the epoch in IndexedDB before committing when its heartbeat is this late. */

@@ -54,11 +54,6 @@ export async function othersWaiting(store: string): Promise<boolean> {
   return (snapshot.pending ?? []).some((lock) => lock.name === lockName(store));
 }
 
-/** Start the next epoch of `store` (a strict IndexedDB transaction). */
-export function nextEpoch(catalog: IdbCatalog, store: string): Promise<number> {
-  return catalog.nextEpoch(store);
-}
-
 /** The latest epoch any leader of `store` has started. */
 export async function currentEpoch(catalog: IdbCatalog, store: string): Promise<number> {
   return (await catalog.db.get('stores', store))?.epoch ?? 0;
