@@ -61,6 +61,20 @@ export function encodeValue(value: unknown): Uint8Array {
   return bytes;
 }
 
+/** Encoded values at least this large get a buffer of their own and are transferred to the worker, not copied. */
+export const TRANSFER_VALUE_BYTES = 64 * 1024;
+
+/**
+ * The encoded value as it should cross to the worker. msgpackr returns views into a shared
+ * buffer, and structured clone copies a view's whole buffer: a large value gets its own
+ * (exactly sized) buffer so that it can be transferred; small ones stay views, since one copy
+ * of their shared buffer is cheaper than many transfers.
+ */
+export function forTransfer(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength < TRANSFER_VALUE_BYTES || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)) return bytes;
+  return bytes.slice();
+}
+
 /** Decode bytes written by {@link encodeValue}. */
 export function decodeValue(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);

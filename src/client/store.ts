@@ -2,10 +2,10 @@
  * `Store`, the page-side facade over the worker's {@link EngineApi}: it checks arguments,
  * encodes values, and sends the writes made in one tick as one message (one commit group).
  */
-import type { Remote } from 'comlink';
+import { transfer, type Remote } from 'comlink';
 import { StoreError } from '../errors.js';
 import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo, TabRole } from '../protocol.js';
-import { assertKey, decodeValue, encodeValue, MAX_BATCH_BYTES } from './codec.js';
+import { assertKey, decodeValue, encodeValue, forTransfer, MAX_BATCH_BYTES, TRANSFER_VALUE_BYTES } from './codec.js';
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
 import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
@@ -37,6 +37,36 @@ function expiryOf(options: ExpiryOptions | undefined, what: string): number | un
     return at;
   }
   return undefined;
+}
+
+/**
+ * Make every value of a commit group transferable, so nothing is cloned on the way to the worker:
+ * the small ones are copied into one exactly sized buffer for the group (msgpackr's results are
+ * views into a shared buffer that may be far larger, and a clone would copy all of it); the
+ * large ones already own their buffers (see `forTransfer`).
+ *
+ * @returns The buffers to transfer.
+ */
+function packForTransfer(writes: EncodedOp[][]): ArrayBuffer[] {
+  let small = 0;
+  const buffers = new Set<ArrayBuffer>();
+  for (const ops of writes) for (const op of ops) if (op.type === 'put' && op.value.byteLength < TRANSFER_VALUE_BYTES) small += op.value.byteLength;
+  const shared = small > 0 ? new Uint8Array(small) : undefined;
+  let at = 0;
+  for (const ops of writes) {
+    for (const op of ops) {
+      if (op.type !== 'put') continue;
+      if (op.value.byteLength >= TRANSFER_VALUE_BYTES) {
+        buffers.add(op.value.buffer as ArrayBuffer);
+        continue;
+      }
+      shared!.set(op.value, at);
+      op.value = shared!.subarray(at, at + op.value.byteLength);
+      at += op.value.byteLength;
+    }
+  }
+  if (shared) buffers.add(shared.buffer);
+  return [...buffers];
 }
 
 /** Entries per scan round trip. */
@@ -117,7 +147,7 @@ export class Store extends EventTarget {
   put(key: string, value: unknown, options?: ExpiryOptions): Promise<number> {
     assertKey(key);
     const expiresAt = expiryOf(options, 'put');
-    const encoded = encodeValue(value);
+    const encoded = forTransfer(encodeValue(value));
     return this.#enqueue([expiresAt ? { type: 'put', key, value: encoded, expiresAt } : { type: 'put', key, value: encoded }]);
   }
 
@@ -146,7 +176,7 @@ export class Store extends EventTarget {
       assertKey(op.key, `batch[${i}].key`);
       if (op.type === 'del') return { type: 'del', key: op.key };
       if (op.type !== 'put') throw new TypeError(`batch[${i}].type must be 'put' or 'del'`);
-      const value = encodeValue(op.value);
+      const value = forTransfer(encodeValue(op.value));
       const expiresAt = expiryOf(op, `batch[${i}]`);
       bytes += value.byteLength;
       return expiresAt ? { type: 'put', key: op.key, value, expiresAt } : { type: 'put', key: op.key, value };
@@ -298,7 +328,8 @@ export class Store extends EventTarget {
     if (this.#pending.length === 0) return;
     const group = this.#pending;
     this.#pending = [];
-    this.#remote.commit(group.map((w) => w.ops)).then(
+    const writes = group.map((w) => w.ops);
+    this.#remote.commit(transfer(writes, packForTransfer(writes))).then(
       (seqs) =>
         group.forEach((w, i) => {
           this.#onAck?.(w.ops, seqs[i]!);

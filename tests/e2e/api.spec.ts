@@ -298,3 +298,34 @@ test('deleteStore removes everything', async ({ harness }, info) => {
   expect(r.info.seq).toBe(0);
   expect(r.k).toBeUndefined();
 });
+
+test('values of every size written in one tick keep their bytes, and the caller keeps its own', async ({ harness }, info) => {
+  const name = storeName(info.title);
+  const result = await harness.evaluate(async (name) => {
+    await window.harness.open(name);
+    const store = window.harness.store!;
+    const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const sizes = [1, 100, 65_535, 65_536, 300_000, 7];
+    const inputs = sizes.map((n, i) => pattern(n, i));
+    // All in one tick: one commit group with small values (packed into one buffer) and large ones (moved).
+    await Promise.all([
+      ...inputs.map((value, i) => store.put(`v${i}`, value)),
+      store.batch([
+        { type: 'put', key: 'b-large', value: pattern(200_000, 9) },
+        { type: 'put', key: 'b-small', value: { text: 'x', n: 1 } },
+      ]),
+    ]);
+    const same = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
+    const back = await store.getMany(sizes.map((_, i) => `v${i}`));
+    return {
+      readBack: back.map((value, i) => same(value, inputs[i]!)),
+      callerIntact: inputs.map((value, i) => value.byteLength === sizes[i] && same(value, pattern(sizes[i]!, i))),
+      batchLarge: same(await store.get('b-large'), pattern(200_000, 9)),
+      batchSmall: await store.get('b-small'),
+    };
+  }, name);
+  expect(result.readBack).toEqual([true, true, true, true, true, true]);
+  expect(result.callerIntact).toEqual([true, true, true, true, true, true]);
+  expect(result.batchLarge).toBe(true);
+  expect(result.batchSmall).toEqual({ text: 'x', n: 1 });
+});
