@@ -124,6 +124,8 @@ export function createEngineHost(): EngineApi {
   let knownEpoch = 0;
   let leaderSeenAt = 0;
   let leaderReady = false;
+  /** Whether another worker has led while this one was open (so leading now is a takeover). */
+  let sawLeader = false;
   const stealJitter = Math.random() * 1_000;
 
   let pageSeenAt = performance.now();
@@ -212,7 +214,7 @@ export function createEngineHost(): EngineApi {
       lastFramed = engine.info().seq;
       announce(true);
       tellPage();
-      if (knownEpoch > 1 || stats.steals > 0) stats.failovers++;
+      if (sawLeader) stats.failovers++;
       onReady?.();
       // Calls this worker had forwarded to the old leader now run here (commits keep their tags).
       for (const call of forwarder?.drain() ?? []) {
@@ -333,6 +335,7 @@ export function createEngineHost(): EngineApi {
         // A newer leader exists: this one is stale and must not append another record.
         if (role === 'leader' && message.epoch > epoch) depose();
         knownEpoch = message.epoch;
+        sawLeader = true;
         leaderSeenAt = performance.now();
         leaderReady = message.ready;
         if (role !== 'leader') {

@@ -220,10 +220,11 @@ test('a forwarded write whose leader dies after applying it, before answering, i
         if (change.type === 'change') records.push(change.seq);
         if (change.seq >= info.seq) break;
       }
-      return { seq, role: store.role, last: info.seq, records };
+      return { seq, role: store.role, last: info.seq, records, failovers: info.failovers, epoch: info.epoch };
     });
     // Applied by the old leader (seq before + 1), answered by the new one from its ledger: not applied again.
-    expect(result).toEqual({ seq: before + 1, role: 'leader', last: before + 1, records: [before + 1] });
+    // The follower took over once, in the second leadership of this store.
+    expect(result).toEqual({ seq: before + 1, role: 'leader', last: before + 1, records: [before + 1], failovers: 1, epoch: 2 });
     // The kit reads the store while a tab leads it: its inspector follows that tab.
     const state = await storeState(context, new URL(HARNESS_URL).origin, name);
     expect(state.seq).toBe(before + 1);
