@@ -84,17 +84,21 @@ export async function roleOf(page: Page, store?: string): Promise<'leader' | 'fo
 }
 
 /**
- * The page whose store leads, among `pages` (waiting up to `timeoutMs` for one to, as after a
- * failover). Pages that do not answer (closed, crashed, busy) are skipped.
+ * The page whose store leads, among `pages` (waiting up to `timeoutMs`, default 15 s, for one
+ * to, as after a failover). All pages are asked at once; one that does not answer within 2 s
+ * (closed, crashed, its thread blocked) counts as not leading this round.
  */
 export async function leaderOf(pages: Page[], options: { store?: string; timeoutMs?: number } = {}): Promise<Page> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
+  let roles: (string | undefined)[] = [];
   for (;;) {
-    for (const page of pages) {
-      const role = await Promise.race([roleOf(page, options.store), new Promise<undefined>((r) => setTimeout(r, 500))]).catch(() => undefined);
-      if (role === 'leader') return page;
-    }
-    if (Date.now() > deadline) throw new Error(`no page leads after ${options.timeoutMs ?? 10_000} ms`);
+    roles = await Promise.all(
+      pages.map((page) => Promise.race([roleOf(page, options.store), new Promise<undefined>((r) => setTimeout(r, 2_000))]).catch((error: Error) => `error: ${error.message.split('\n')[0]}`)),
+    );
+    const leader = roles.indexOf('leader');
+    if (leader >= 0) return pages[leader]!;
+    if (Date.now() > deadline) throw new Error(`no page leads after ${timeoutMs} ms; their roles: ${roles.map((r) => r ?? 'no answer').join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
