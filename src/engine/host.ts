@@ -29,7 +29,7 @@ import { FrameRing } from '../tabs/frames.js';
 import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/protocol.js';
 
 /** A leader whose page has not pinged it for this long hands over, if another tab waits. */
-export const PAGE_SILENT_MS = 2_500;
+export const PAGE_SILENT_MS = 4_000;
 /** A leader checks the epoch in IndexedDB before committing when its heartbeat is this late. */
 const STALL_CHECK_MS = 1_000;
 /** A leader sends frames while it has heard a follower within this long (followers say so every second). */

@@ -18,6 +18,8 @@ interface Ledger {
 const FAILOVER_BOUND_MS = 10_000;
 /** How long the hung leader's worker thread is blocked. */
 const HANG_MS = 6_000;
+/** How long the "frozen" leader's page thread is blocked: longer than the 4 s after which its worker hands over. */
+const FREEZE_MS = 8_000;
 
 async function openTab(context: BrowserContext, ledger: Ledger, name: string, tab: string): Promise<Page> {
   const page = await context.newPage();
@@ -90,12 +92,12 @@ async function kill(leader: Page, how: Kill): Promise<void> {
     await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
     // Headless Chromium here keeps a "frozen" visible page running (its timers fire: see
     // docs/multi-tab.md), so also stop its main thread, as a real freeze does; its worker runs on.
-    void leader.evaluate(() => {
-      const end = performance.now() + 6_000;
+    void leader.evaluate((ms) => {
+      const end = performance.now() + ms;
       while (performance.now() < end) {
         // the page's thread does nothing else
       }
-    });
+    }, FREEZE_MS);
   } else await hangWorker(leader, HANG_MS);
 }
 
@@ -113,12 +115,12 @@ test('three tabs write through failovers (close, crash, freeze, hang): every ack
     expect((await Promise.all(tabs.map((t) => roleOf(t)))).sort()).toEqual(['follower', 'follower', 'leader']);
     await waitForAcks(ledger, 150);
     for (const how of ['close', 'Page.crash', 'freeze', 'hang'] as Kill[]) {
-      const leader = await leaderOf(tabs);
+      const leader = await leaderOf(tabs, { timeoutMs: 20_000 });
       const others = tabs.filter((t) => t !== leader);
       const killed = Date.now();
       await kill(leader, how);
       const write = timeAWrite(others[0]!, `probe:${how}`);
-      await leaderOf(others);
+      await leaderOf(others, { timeoutMs: 20_000 });
       const newLeaderMs = Date.now() - killed;
       const writeMs = await write;
       failovers[how] = { newLeaderMs, writeMs: Math.round(writeMs) };
