@@ -23,7 +23,7 @@ import { openOpfsDirectory } from './opfs.js';
 import { importIntoStore } from './import.js';
 import type { Directory, FileLike } from './files.js';
 import type { RequestTag } from './ledger.js';
-import { acquireLock, currentEpoch, lockName, othersWaiting, type HeldLock } from '../tabs/leadership.js';
+import { acquireLock, lockName, othersWaiting, type HeldLock } from '../tabs/leadership.js';
 import { Forwarder } from '../tabs/forwarder.js';
 import { FrameRing } from '../tabs/frames.js';
 import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/protocol.js';
@@ -302,7 +302,7 @@ export function createEngineHost(): EngineApi {
   function verifyLeadership(): Promise<void> {
     verifying ??= (async () => {
       try {
-        if (lockLost || (catalog && (await currentEpoch(catalog, name)) > epoch)) await depose();
+        if (lockLost || (catalog && (await catalog.epoch(name)) > epoch)) await depose();
       } finally {
         verifying = undefined;
       }

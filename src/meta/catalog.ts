@@ -89,6 +89,11 @@ export class IdbCatalog implements Catalog {
     await Promise.all([tx.store.put({ ...row, store, createdAt }), tx.done]);
   }
 
+  /** The latest leadership epoch any leader of `store` has started (0 before the first). */
+  async epoch(store: string): Promise<number> {
+    return (await this.db.get('stores', store))?.epoch ?? 0;
+  }
+
   /**
    * Start a new leadership epoch of `store`: one more than the last, durably (a strict
    * transaction), so two leaders never share a number.

@@ -10,7 +10,8 @@ import type { EncodedOp } from '../protocol.js';
 import { LEDGER_WINDOW, type RequestTag } from '../engine/ledger.js';
 import { fromWire, type ForwardedMethod, type RequestMessage, type ResponseMessage } from './protocol.js';
 
-interface Pending {
+/** A forwarded call waiting for its answer. */
+export interface Pending {
   method: ForwardedMethod;
   args: unknown[];
   tag?: RequestTag;
@@ -92,7 +93,7 @@ export class Forwarder {
    * Take every unanswered call back, to run them here (this worker now leads), in order. Commits
    * never sent have no tag: no leader has seen them.
    */
-  drain(): { method: ForwardedMethod; args: unknown[]; tag?: RequestTag; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] {
+  drain(): Pending[] {
     const calls: Pending[] = [...this.#pending.values()];
     this.#pending.clear();
     for (const queued of this.#queued) calls.push({ method: 'commit', args: [queued.writes], resolve: queued.resolve as (value: unknown) => void, reject: queued.reject });

@@ -2,7 +2,6 @@
  * Who leads a store: the worker holding the Web Lock `walden:<name>`. This module wraps the lock
  * (take it now, queue for it, steal it) and the epoch counter in IndexedDB, and nothing else.
  */
-import type { IdbCatalog } from '../meta/catalog.js';
 
 /** The Web Lock a store's leader holds: `walden:<name>`. */
 export function lockName(store: string): string {
@@ -52,9 +51,4 @@ export function acquireLock(store: string, mode: LockMode, signal?: AbortSignal)
 export async function othersWaiting(store: string): Promise<boolean> {
   const snapshot = await navigator.locks.query();
   return (snapshot.pending ?? []).some((lock) => lock.name === lockName(store));
-}
-
-/** The latest epoch any leader of `store` has started. */
-export async function currentEpoch(catalog: IdbCatalog, store: string): Promise<number> {
-  return (await catalog.db.get('stores', store))?.epoch ?? 0;
 }
