@@ -35,12 +35,12 @@ function nodeClasses(): { Leaf: new (keys: string[], values: unknown[]) => NodeS
   return { Leaf: leaf.constructor as never, Internal: root.constructor as never };
 }
 
-/** Split `items` into groups of at most `max`, as even as possible (so none is under half full). */
-function groups<T>(items: T[], max: number): T[][] {
-  const count = Math.ceil(items.length / max);
-  const out: T[][] = [];
-  for (let g = 0; g < count; g++) out.push(items.slice(Math.floor((g * items.length) / count), Math.floor(((g + 1) * items.length) / count)));
-  return out;
+/** The bounds `[start, end)` of `count` items split into groups of at most `max`, as even as possible (none under half full). */
+function groupBounds(count: number, max: number): number[] {
+  const groups = Math.ceil(count / max);
+  const bounds: number[] = [];
+  for (let g = 0; g <= groups; g++) bounds.push(Math.floor((g * count) / groups));
+  return bounds;
 }
 
 /**
@@ -57,9 +57,15 @@ export function bulkLoad<V>(keys: string[], values: V[]): BTree<string, V> {
     return tree;
   }
   const max = shape._maxNodeSize;
-  const indexes = groups(Array.from({ length: keys.length }, (_, i) => i), max);
-  let level: NodeShape<unknown>[] = indexes.map((group) => new classes.Leaf(group.map((i) => keys[i]!), group.map((i) => values[i])));
-  while (level.length > 1) level = groups(level, max).map((children) => new classes.Internal(children));
+  const leaves = groupBounds(keys.length, max);
+  let level: NodeShape<unknown>[] = [];
+  for (let g = 0; g + 1 < leaves.length; g++) level.push(new classes.Leaf(keys.slice(leaves[g], leaves[g + 1]), values.slice(leaves[g], leaves[g + 1])));
+  while (level.length > 1) {
+    const bounds = groupBounds(level.length, max);
+    const next: NodeShape<unknown>[] = [];
+    for (let g = 0; g + 1 < bounds.length; g++) next.push(new classes.Internal(level.slice(bounds[g], bounds[g + 1])));
+    level = next;
+  }
   shape._root = level[0] as NodeShape<V>;
   shape._size = keys.length;
   return tree;

@@ -3,7 +3,7 @@
  * footer and checksums. The grammar is in docs/format.md.
  */
 import { crc32c } from './crc32c.js';
-import { decodeUtf8, encodeUtf8, getUint64, setUint64, viewOf } from './bytes.js';
+import { decodeUtf8At, encodeUtf8, getUint64, setUint64, viewOf } from './bytes.js';
 
 /** ASCII `WALDNSNP`: the first 8 bytes of a snapshot. */
 export const SNAPSHOT_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x53, 0x4e, 0x50]);
@@ -182,7 +182,7 @@ export function visitSnapshotIndex(header: Uint8Array, index: Uint8Array, layout
       const valueOffset = getUint64(view, at + 8);
       const keyStart = at + SNAPSHOT_INDEX_ENTRY_BYTES;
       if (keyStart + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
-      visit(decodeUtf8(index.subarray(keyStart, keyStart + keyLength)), valueOffset, valueLength, view.getUint32(at + 16, true), getUint64(view, at + 20), view.getFloat64(at + 28, true));
+      visit(decodeUtf8At(index, keyStart, keyLength), valueOffset, valueLength, view.getUint32(at + 16, true), getUint64(view, at + 20), view.getFloat64(at + 28, true));
       at = keyStart + keyLength;
     }
   } catch {
