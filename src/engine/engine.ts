@@ -3,7 +3,6 @@
  * in-memory index, and compaction into snapshots. Pure TypeScript over {@link Directory} and
  * {@link Catalog}; no DOM, OPFS or IndexedDB types.
  */
-import type { BTree } from './btree.js';
 import { StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
@@ -14,9 +13,11 @@ import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './
 import type { Source, ValueLocation } from './location.js';
 import { parseWalName, snapshotName, walName } from './names.js';
 import { iterateRange } from './range.js';
-import { appliedSeqs, isReserved, LEDGER_TTL_MS, ledgerKey, recordRequest, RESERVED_PREFIX, type RequestTag } from './ledger.js';
+import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest, type RequestTag } from './ledger.js';
 import { readRecords } from './history.js';
-import { recover, type OpenSnapshot } from './recovery.js';
+import { recover, scrubSnapshot, type OpenSnapshot } from './recovery.js';
+import type { KeyIndex } from './keyindex.js';
+import type { BTree } from './btree.js';
 import { Segment } from './segment.js';
 
 /** Default size of the log since the last snapshot that triggers an automatic compaction. */
@@ -55,9 +56,17 @@ export interface EngineOptions {
   headroom?: () => Promise<number | undefined>;
   /** Test-only: called between compaction steps; throwing stops the compaction where it is, as a crash would. */
   atCompactionPoint?: (point: CompactionPoint) => void;
-  /** Called with errors of automatic compactions (they have no caller to reject). */
+  /** Called with errors of automatic compactions and of the checks after open (they have no caller to reject). */
   onBackgroundError?: (error: unknown) => void;
+  /**
+   * Called when the snapshot the store opened from fails its whole-file checksum, checked after
+   * the open. Its catalog row is dropped first, so opening again recovers from the previous
+   * generation; the host reopens.
+   */
+  onSnapshotDamaged?: (error: StoreError) => void;
 }
+
+type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint';
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -66,10 +75,10 @@ export class Engine {
   readonly #dir: Directory;
   readonly #catalog: Catalog;
   readonly #store: string;
-  readonly #options: Required<Omit<EngineOptions, 'onBackgroundError' | 'headroom' | 'atCompactionPoint'>> & Pick<EngineOptions, 'onBackgroundError' | 'headroom' | 'atCompactionPoint'>;
+  readonly #options: Required<Omit<EngineOptions, OptionalHooks>> & Pick<EngineOptions, OptionalHooks>;
   /** The last seq known to be flushed (equal to `#seq` in strict mode). */
   #durableSeq = 0;
-  #index: BTree<string, ValueLocation>;
+  #index: KeyIndex;
   #seq: number;
   #base: OpenSnapshot | undefined;
   #segments: Segment[];
@@ -126,7 +135,38 @@ export class Engine {
     const state = await recover(dir, catalog, store, { keepFromSeq: (previous) => Math.min(previous, floor ?? previous), now: (options.now ?? Date.now)() });
     const last = state.segments[state.segments.length - 1];
     if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
-    return new Engine(dir, catalog, store, options, state, performance.now() - started);
+    const engine = new Engine(dir, catalog, store, options, state, performance.now() - started);
+    engine.#checkAfterOpen(state.unverifiedFileCrc);
+    return engine;
+  }
+
+  /** Promise of the work that follows an open (building the B-tree, checking the snapshot); settles, never rejects. */
+  afterOpen: Promise<void> = Promise.resolve();
+
+  /**
+   * After the open has answered: build the B-tree in time slices, then check the base snapshot's
+   * whole-file checksum (reads were safe meanwhile: every value is checked against its own CRC).
+   */
+  #checkAfterOpen(fileCrc: number | undefined): void {
+    const base = this.#base;
+    const { sliceMs, yieldToEvents } = this.#options;
+    this.afterOpen = (async () => {
+      await yieldToEvents();
+      await this.#index.buildInBackground(Math.max(sliceMs, 1), yieldToEvents, () => this.#closed);
+      if (!base || fileCrc === undefined) return;
+      const intact = await scrubSnapshot(base.file, fileCrc, yieldToEvents, () => this.#closed || this.#base !== base);
+      if (intact === false) await this.#snapshotDamaged(base);
+    })().catch((error: unknown) => this.#options.onBackgroundError?.(error));
+  }
+
+  /** The base snapshot failed its whole-file check: drop its catalog row so a reopen falls back a generation. */
+  async #snapshotDamaged(base: OpenSnapshot): Promise<void> {
+    const row = (await this.#catalog.list(this.#store)).find((r) => r.file === base.name);
+    if (row) await this.#catalog.delete(this.#store, row.seq);
+    this.#report.damagedFiles.push({ file: base.name, reason: 'file fails its checksum (found after open)' });
+    const error = new StoreError('STORE_CORRUPTION', `${base.name} fails its whole-file checksum; its catalog row was dropped, and opening the store again recovers from the previous generation`);
+    if (this.#options.onSnapshotDamaged) this.#options.onSnapshotDamaged(error);
+    else this.#options.onBackgroundError?.(error);
   }
 
   /**
@@ -225,7 +265,7 @@ export class Engine {
     const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
     const now = this.#options.now();
     if (max <= 0) return { entries };
-    for (const [key, location] of iterateRange(this.#index, range, Number.POSITIVE_INFINITY)) {
+    for (const [key, location] of iterateRange(this.#index.tree(), range, Number.POSITIVE_INFINITY)) {
       if (this.#expired(location, now)) continue;
       entries.push([key, this.#read(location, key), location.seq]);
       if (entries.length >= max) break;
@@ -241,23 +281,13 @@ export class Engine {
     return bytes;
   }
 
-  /** How many of the index's keys are Walden's own (ledger entries). */
-  #reservedKeys(): number {
-    let count = 0;
-    for (const [key] of this.#index.entries(RESERVED_PREFIX)) {
-      if (!isReserved(key)) break;
-      count++;
-    }
-    return count;
-  }
-
   /** Counters and the recovery report. */
   info(): StoreInfo {
     this.#checkOpen();
     return {
       seq: this.#seq,
       durableSeq: this.#durableSeq,
-      keys: this.#index.size - this.#reservedKeys(),
+      keys: this.#index.size - this.#index.reservedCount(),
       walBytes: this.#segments.reduce((sum, s) => sum + s.end, 0),
       snapshotSeq: this.#base?.seq ?? 0,
       durability: this.#options.durability,
@@ -317,7 +347,7 @@ export class Engine {
       this.#durableSeq = this.#seq;
       // An interrupted compaction may already have started the segment at seq + 1: reuse it.
       if (previous.firstSeq !== seq + 1) this.#segments.push(await createSegment(this.#dir, seq + 1));
-      frozen = this.#index.clone();
+      frozen = this.#index.tree().clone();
     } finally {
       this.#barrier = undefined;
       releaseBarrier();
@@ -538,7 +568,7 @@ export class Engine {
   /** Freeze the index in a view that pins the files it reads until released or idle. */
   #freeze(): number {
     const id = this.#nextViewId++;
-    this.#resetViews.set(id, { index: this.#index.clone(), seq: this.#seq, usedAt: performance.now() });
+    this.#resetViews.set(id, { index: this.#index.tree().clone(), seq: this.#seq, usedAt: performance.now() });
     return id;
   }
 

@@ -241,7 +241,12 @@ export function createEngineHost(): EngineApi {
         const { quota, usage } = await navigator.storage.estimate();
         return quota === undefined || usage === undefined ? undefined : quota - usage;
       },
-      onBackgroundError: (error) => console.error('walden: background compaction failed', error),
+      onBackgroundError: (error) => console.error('walden: background work failed', error),
+      // Found after the open; the row is gone, so opening again recovers from the previous generation.
+      onSnapshotDamaged: (error) => {
+        console.error(`walden: ${error.message}`);
+        if (role === 'leader') void stepDown(true);
+      },
     });
   }
 

@@ -2,7 +2,6 @@
  * Opening a store: choose the newest valid snapshot, replay the WAL after it, cut a torn tail,
  * and clean up what no generation needs. Everything it did is reported.
  */
-import { bulkLoad, type BTree } from './btree.js';
 import { StoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
@@ -13,15 +12,18 @@ import {
   RECORD_TYPE_OPS,
   WAL_HEADER_BYTES,
 } from '../format/wal.js';
-import { decodeSnapshotLayout, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, visitSnapshotIndex, type SnapshotEntryVisitor } from '../format/snapshot.js';
+import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, visitSnapshotIndex, type SnapshotEntryVisitor, type SnapshotIndexView } from '../format/snapshot.js';
 import { getUint64, viewOf } from '../format/bytes.js';
 import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './files.js';
-import type { Source, ValueLocation } from './location.js';
+import type { Source } from './location.js';
+import { KeyIndex } from './keyindex.js';
 import { parseSnapshotName, parseWalName } from './names.js';
 import { Segment } from './segment.js';
 import type { RecoveryReport } from '../protocol.js';
 
 const VERIFY_CHUNK_BYTES = 4 * 1024 * 1024;
+/** The background check of a snapshot reads (and sums) this much between yields: about a millisecond. */
+const SCRUB_CHUNK_BYTES = 1024 * 1024;
 
 /** An open, verified snapshot. */
 export interface OpenSnapshot extends Source {
@@ -30,10 +32,12 @@ export interface OpenSnapshot extends Source {
 
 /** The state recovery hands to the engine. */
 export interface RecoveredState {
-  index: BTree<string, ValueLocation>;
+  index: KeyIndex;
   seq: number;
   /** The snapshot the index was loaded from, if any. */
   base: OpenSnapshot | undefined;
+  /** The base's whole-file checksum, still to be checked (its header and index were checked at open). */
+  unverifiedFileCrc: number | undefined;
   /** Replayed segments, oldest first; the last is the one to append to (may be empty). */
   segments: Segment[];
   /** Older segments kept on disk (history and the previous generation), not opened yet. */
@@ -89,8 +93,57 @@ export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | 
   if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
   if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
   index ??= readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
-  if (visitSnapshotIndex(header, index, layout, visit, { checksumVerified: true }) === 'damaged') return { problem: 'index footer is malformed' };
+  let previous: string | undefined;
+  let ordered = true;
+  const walked = visitSnapshotIndex(header, index, layout, (key, ...rest) => {
+    if (previous !== undefined && !(key > previous)) ordered = false;
+    previous = key;
+    visit(key, ...rest);
+  }, { checksumVerified: true });
+  if (walked === 'damaged') return { problem: 'index footer is malformed' };
+  if (!ordered) return { problem: 'the index lists keys out of order' };
   return { seq: layout.seq, bytes: size, checksum: crc };
+}
+
+/** A snapshot whose header and index footer passed their checks, read for opening. */
+export type IndexedSnapshot = { seq: number; fileCrc: number; view: SnapshotIndexView; expired: number } | { problem: string };
+
+/**
+ * Check what opening a snapshot relies on — its size and checksum against the catalog row, the
+ * header, the trailer, and the index checksum (which covers the header) — and read its index in
+ * place, leaving out entries expired by `now`. The value bytes are not read: each is checked
+ * against its own CRC when read, and the whole-file checksum is checked after the open.
+ */
+export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined, now: number): IndexedSnapshot {
+  const size = file.getSize();
+  if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
+  if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
+  const header = readAt(file, 0, SNAPSHOT_HEADER_BYTES);
+  const trailer = readAt(file, size - SNAPSHOT_TRAILER_BYTES, SNAPSHOT_TRAILER_BYTES);
+  const layout = decodeSnapshotLayout(header, trailer, size);
+  if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
+  if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
+  if (row && layout.fileCrc !== row.checksum) return { problem: 'checksum differs from the catalog' };
+  const index = readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
+  if (crc32c(index, crc32c(header)) !== layout.indexCrc) return { problem: 'index footer fails its checksum' };
+  const read = readSnapshotIndex(index, layout, now);
+  if (read === 'damaged') return { problem: 'index footer is malformed' };
+  return { seq: layout.seq, fileCrc: layout.fileCrc, ...read };
+}
+
+/**
+ * Check a snapshot's whole-file checksum in chunks, yielding between them (after an open that
+ * checked only its index): whether it matches, or undefined if `stopped()` said to give up.
+ */
+export async function scrubSnapshot(file: FileLike, fileCrc: number, yieldToEvents: () => Promise<void>, stopped: () => boolean): Promise<boolean | undefined> {
+  const checked = file.getSize() - 12;
+  let crc = 0;
+  for (let at = 0; at < checked; at += SCRUB_CHUNK_BYTES) {
+    if (stopped()) return undefined;
+    crc = crc32c(readAt(file, at, Math.min(SCRUB_CHUNK_BYTES, checked - at)), crc);
+    await yieldToEvents();
+  }
+  return stopped() ? undefined : crc === fileCrc;
 }
 
 function lastNonZero(bytes: Uint8Array, from: number, end: number): number {
@@ -138,43 +191,31 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   const coverable = (seq: number) => segmentSeqs.length === 0 || segmentSeqs[0]!.firstSeq <= seq + 1;
 
   let base: OpenSnapshot | undefined;
-  // The chosen snapshot's live keys and their locations, in key order (the index is built from them).
-  let keys: string[] = [];
-  let locations: ValueLocation[] = [];
+  let baseIndex: SnapshotIndexView | undefined;
+  let unverifiedFileCrc: number | undefined;
   let expiredInSnapshot = 0;
   const damaged: { name: string; row: SnapshotRow | undefined; reason: string }[] = [];
   for (const candidate of candidates) {
     const file = await dir.open(candidate.name);
     const source: OpenSnapshot = { name: candidate.name, file, seq: parseSnapshotName(candidate.name)! };
-    keys = [];
-    locations = [];
-    expiredInSnapshot = 0;
-    let ordered = true;
-    const verified = verifySnapshot(file, candidate.name, candidate.row, (key, offset, length, crc, seq, expiresAt) => {
-      if (expiresAt && expiresAt <= options.now) {
-        expiredInSnapshot++;
-        return;
-      }
-      if (keys.length > 0 && !(key > keys[keys.length - 1]!)) ordered = false;
-      keys.push(key);
-      locations.push({ source, offset, length, crc, seq, expiresAt });
-    });
-    if (!('problem' in verified) && !ordered) {
+    // A file the catalog does not vouch for is checked whole before it is used.
+    const whole = candidate.row ? undefined : verifySnapshot(file, candidate.name, undefined);
+    const opened = whole && 'problem' in whole ? whole : openSnapshotIndex(file, candidate.name, candidate.row, options.now);
+    if ('problem' in opened) {
       file.close();
-      throw corruption(candidate.name, 0, 'the index lists keys out of order');
-    }
-    if ('problem' in verified) {
-      file.close();
-      damaged.push({ name: candidate.name, row: candidate.row, reason: verified.problem });
+      damaged.push({ name: candidate.name, row: candidate.row, reason: opened.problem });
       continue;
     }
-    if (!coverable(verified.seq)) {
+    if (!coverable(opened.seq)) {
       file.close();
       continue;
     }
     base = source;
-    if (catalogEmpty) {
-      await catalog.put({ store, seq: verified.seq, file: candidate.name, bytes: verified.bytes, checksum: verified.checksum, createdAt: Date.now() });
+    baseIndex = opened.view;
+    expiredInSnapshot = opened.expired;
+    unverifiedFileCrc = whole ? undefined : opened.fileCrc;
+    if (whole && !('problem' in whole) && catalogEmpty) {
+      await catalog.put({ store, seq: opened.seq, file: candidate.name, bytes: whole.bytes, checksum: whole.checksum, createdAt: Date.now() });
     }
     break;
   }
@@ -211,10 +252,9 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     report.damagedFiles.push({ file: bad.name, reason: bad.reason });
   }
 
-  // The snapshot's keys are sorted: build the index bottom-up instead of inserting one by one.
-  if (!base) (keys = []), (locations = []), (expiredInSnapshot = 0);
+  // The snapshot's index is read in place; the B-tree is built after the open (see keyindex.ts).
   report.expiredKeys += expiredInSnapshot;
-  const index = bulkLoad(keys, locations);
+  const index = base && baseIndex ? KeyIndex.ofSnapshot(baseIndex, base) : KeyIndex.ofTree();
 
   // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
   // The rows read above, less those dropped since (all newer than the base, or with no file).
@@ -333,5 +373,5 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     seq = running - 1;
   }
   report.expiredKeys += expiredDuringReplay.size;
-  return { index, seq: Math.max(seq, baseSeq), base, segments, dormant, report };
+  return { index, seq: Math.max(seq, baseSeq), base, unverifiedFileCrc, segments, dormant, report };
 }

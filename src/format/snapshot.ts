@@ -197,3 +197,85 @@ export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layou
   const result = visitSnapshotIndex(header, index, layout, (key, valueOffset, valueLength, valueCrc, seq, expiresAt) => entries.push({ key, valueOffset, valueLength, valueCrc, seq, expiresAt }), options);
   return result === 'damaged' ? result : entries;
 }
+
+/**
+ * A snapshot's index footer read in place: entries by position, keys decoded only when asked.
+ * Opening a store builds one of these instead of decoding every key, so a point read can be
+ * answered by binary search before the full in-memory index exists.
+ */
+export class SnapshotIndexView {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #at: Uint32Array;
+
+  /** @param at The offsets in `bytes` of the entries kept (in key order). */
+  constructor(bytes: Uint8Array, at: Uint32Array) {
+    this.#bytes = bytes;
+    this.#view = viewOf(bytes);
+    this.#at = at;
+  }
+
+  /** How many entries it holds. */
+  get length(): number {
+    return this.#at.length;
+  }
+
+  /** The key of entry `i`. */
+  keyAt(i: number): string {
+    const at = this.#at[i]!;
+    return decodeUtf8At(this.#bytes, at + SNAPSHOT_INDEX_ENTRY_BYTES, this.#view.getUint32(at, true));
+  }
+
+  /** Entry `i` without its key. */
+  entryAt(i: number): Omit<SnapshotEntry, 'key'> {
+    const at = this.#at[i]!;
+    const view = this.#view;
+    return { valueOffset: getUint64(view, at + 8), valueLength: view.getUint32(at + 4, true), valueCrc: view.getUint32(at + 16, true), seq: getUint64(view, at + 20), expiresAt: view.getFloat64(at + 28, true) };
+  }
+
+  /** The first position whose key is not below `key` (keys are in JavaScript string order, as the index writes them). */
+  lowerBound(key: string): number {
+    let low = 0;
+    let high = this.#at.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.keyAt(mid) < key) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** The position of `key`, or -1. */
+  find(key: string): number {
+    const i = this.lowerBound(key);
+    return i < this.#at.length && this.keyAt(i) === key ? i : -1;
+  }
+}
+
+/**
+ * Check the structure of an index footer whose checksum was verified, and keep the entries not
+ * expired by `now` — without decoding keys (their order is checked when they are decoded).
+ *
+ * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
+ * @returns The view and the number of expired entries left out, or `'damaged'`.
+ */
+export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout, now: number): { view: SnapshotIndexView; expired: number } | 'damaged' {
+  const view = viewOf(index);
+  const end = index.byteLength - 16;
+  if (!(layout.count <= end / SNAPSHOT_INDEX_ENTRY_BYTES)) return 'damaged';
+  const kept = new Uint32Array(layout.count);
+  let live = 0;
+  let at = 0;
+  for (let i = 0; i < layout.count; i++) {
+    if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
+    const keyLength = view.getUint32(at, true);
+    const valueLength = view.getUint32(at + 4, true);
+    const valueOffset = getUint64(view, at + 8);
+    const expiresAt = view.getFloat64(at + 28, true);
+    if (at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
+    if (!(expiresAt !== 0 && expiresAt <= now)) kept[live++] = at;
+    at += SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
+  }
+  if (at !== end) return 'damaged';
+  return { view: new SnapshotIndexView(index, kept.subarray(0, live)), expired: layout.count - live };
+}
