@@ -221,7 +221,7 @@ export class Engine {
       for (const op of ops) {
         const value = values[v++]!;
         if (op.type === 'put') {
-          this.#index.set(op.key, { source: segment, offset: at + value.offset, length: value.length, crc: crc32c(op.value), seq: value.seq, expiresAt: op.expiresAt ?? 0 });
+          this.#index.set(op.key, { source: segment, offset: at + value.offset, length: value.length, crc: value.crc, seq: value.seq, expiresAt: op.expiresAt ?? 0 });
         } else {
           this.#index.delete(op.key);
         }

@@ -5,11 +5,10 @@
 import { StoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import {
-  decodeOps,
   decodeRecord,
+  decodeRecordOps,
   decodeSegmentHeader,
   RECORD_HEADER_BYTES,
-  RECORD_TYPE_OPS,
   WAL_HEADER_BYTES,
 } from '../format/wal.js';
 import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, visitSnapshotIndex, type SnapshotEntryVisitor, type SnapshotIndexView } from '../format/snapshot.js';
@@ -321,7 +320,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     let running = firstSeq;
     let at = WAL_HEADER_BYTES;
     for (;;) {
-      const result = decodeRecord(bytes, at, size);
+      const result = decodeRecordOps(bytes, at, size);
       if (result.kind === 'end') break;
       if (result.kind === 'torn') {
         if (!isLast || validRecordAfter(bytes, at + 1, size, [running, running + 1])) {
@@ -339,26 +338,22 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
         throw corruption(name, at, `expected seq ${running}, found ${result.seq}`);
       }
       segment.offsets.push(at);
-      if (result.type !== RECORD_TYPE_OPS) {
+      if (result.kind === 'malformed' && result.seq > baseSeq) {
+        file.close();
+        throw corruption(name, at, result.message);
+      }
+      if (result.kind === 'record' && !result.ops) {
         file.close();
         throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
       }
-      if (result.seq > baseSeq) {
-        let ops;
-        try {
-          ops = decodeOps(bytes, result.payloadStart, result.payloadEnd);
-        } catch (error) {
-          file.close();
-          throw corruption(name, at, (error as Error).message);
-        }
-        for (const op of ops) {
+      if (result.kind === 'record' && result.seq > baseSeq) {
+        for (const op of result.ops!) {
           if (op.type === 'put' && op.expiresAt && op.expiresAt <= options.now) {
             expiredDuringReplay.add(op.key);
             index.delete(op.key);
           } else if (op.type === 'put') {
-            const crc = crc32c(bytes.subarray(op.valueStart, op.valueStart + op.valueLength));
             expiredDuringReplay.delete(op.key);
-            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc, seq: result.seq, expiresAt: op.expiresAt });
+            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc: op.valueCrc!, seq: result.seq, expiresAt: op.expiresAt });
           } else {
             expiredDuringReplay.delete(op.key);
             index.delete(op.key);

@@ -11,3 +11,41 @@ export function crc32c(bytes: Uint8Array, seed = 0): number {
   // crc-32 takes and returns the signed form; `>>> 0` makes it unsigned, `| 0` makes the seed signed again.
   return CRC32C.buf(bytes, seed | 0) >>> 0;
 }
+
+/** The CRC-32C polynomial, bit-reflected. */
+const POLY = 0x82f63b78;
+
+/** a(x)·b(x) modulo the polynomial, both bit-reflected (zlib's `multmodp`). */
+function multiplyModP(a: number, b: number): number {
+  let m = 0x8000_0000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, k = 0..31. */
+const X_TO_2_TO_K: number[] = [];
+for (let k = 0, p = 0x4000_0000; k < 32; k++, p = multiplyModP(p, p)) X_TO_2_TO_K.push(p);
+
+/** x^(8·bytes) modulo the polynomial: what shifting a checksum past `bytes` bytes multiplies it by. */
+function shiftFor(bytes: number): number {
+  let p = 0x8000_0000;
+  for (let k = 3, n = bytes; n > 0; k++, n = Math.floor(n / 2)) if (n % 2) p = multiplyModP(X_TO_2_TO_K[k % 32]!, p);
+  return p;
+}
+
+/**
+ * The CRC-32C of A followed by B, from the CRC-32C of each and B's length (zlib's
+ * `crc32_combine`, for this polynomial; no npm package offers it). It lets a record's checksum be
+ * computed while each value's own checksum is, in one pass over the bytes.
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  return (multiplyModP(shiftFor(lengthB), crcA) ^ crcB) >>> 0;
+}

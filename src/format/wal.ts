@@ -2,7 +2,7 @@
  * WAL segment codec: the segment header and the framed records that follow it.
  * The grammar is written down in docs/format.md; this file is its only implementation.
  */
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
 import { decodeUtf8, encodeUtf8, getUint64, isAllZero, setUint64, viewOf } from './bytes.js';
 
 /** The 8 bytes every WAL segment starts with: ASCII `WALDNWAL`. */
@@ -46,6 +46,8 @@ export interface EncodedValue {
   /** Offset of the value bytes from the start of the encoded buffer, or -1 for a delete. */
   offset: number;
   length: number;
+  /** CRC-32C of the value bytes (0 for a delete). */
+  crc: number;
 }
 
 /**
@@ -127,19 +129,37 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
       if (op.type === 'put') {
         view.setUint32(at, op.value.byteLength, true);
         bytes.set(op.value, at + 4);
-        values.push({ key: op.key, seq: record.seq, offset: at + 4, length: op.value.byteLength });
+        values.push({ key: op.key, seq: record.seq, offset: at + 4, length: op.value.byteLength, crc: 0 });
         at += 4 + op.value.byteLength;
       } else {
-        values.push({ key: op.key, seq: record.seq, offset: -1, length: 0 });
+        values.push({ key: op.key, seq: record.seq, offset: -1, length: 0, crc: 0 });
       }
     });
     const payloadLength = at - start - RECORD_HEADER_BYTES;
     view.setUint32(start + 4, payloadLength, true);
     setUint64(view, start + 8, record.seq);
     bytes[start + 16] = RECORD_TYPE_OPS;
-    view.setUint32(start, crc32c(bytes.subarray(start + 4, at)), true);
+    view.setUint32(start, checksumRecord(bytes, start + 4, at, values, values.length - record.ops.length), true);
   });
   return { bytes, values, recordOffsets };
+}
+
+/**
+ * The checksum of the record bytes `[from, end)`, computing each value's own CRC-32C on the way
+ * (into `values[first…]`) so that every byte is summed once.
+ */
+function checksumRecord(bytes: Uint8Array, from: number, end: number, values: { offset: number; length: number; crc: number }[], first: number): number {
+  let crc = 0;
+  let at = from;
+  for (let i = first; i < values.length; i++) {
+    const value = values[i]!;
+    if (value.offset < 0) continue;
+    crc = crc32c(bytes.subarray(at, value.offset), crc);
+    value.crc = crc32c(bytes.subarray(value.offset, value.offset + value.length));
+    crc = crc32cCombine(crc, value.crc, value.length);
+    at = value.offset + value.length;
+  }
+  return crc32c(bytes.subarray(at, end), crc);
 }
 
 /** What {@link decodeRecord} found at an offset. */
@@ -160,6 +180,16 @@ export type RecordResult =
  * @param end Where the readable bytes end.
  */
 export function decodeRecord(bytes: Uint8Array, at: number, end = bytes.byteLength): RecordResult {
+  const frame = decodeFrame(bytes, at, end);
+  if (frame.kind !== 'frame') return frame;
+  if (crc32c(bytes.subarray(at + 4, frame.next)) !== frame.storedCrc) return { kind: 'torn' };
+  return recordOf(bytes, at, frame.next);
+}
+
+type Frame = { kind: 'frame'; storedCrc: number; next: number } | { kind: 'end' } | { kind: 'torn' };
+
+/** The length and stored checksum of the record at `at`, checked against the bytes there, but not its checksum. */
+function decodeFrame(bytes: Uint8Array, at: number, end: number): Frame {
   if (at >= end) return { kind: 'end' };
   if (end - at < RECORD_HEADER_BYTES) return isAllZero(bytes.subarray(at, end)) ? { kind: 'end' } : { kind: 'torn' };
   const view = viewOf(bytes);
@@ -167,16 +197,54 @@ export function decodeRecord(bytes: Uint8Array, at: number, end = bytes.byteLeng
   const storedCrc = view.getUint32(at, true);
   if (storedCrc === 0 && length === 0 && isAllZero(bytes.subarray(at, end))) return { kind: 'end' };
   if (length > MAX_RECORD_PAYLOAD_BYTES || at + RECORD_HEADER_BYTES + length > end) return { kind: 'torn' };
-  const next = at + RECORD_HEADER_BYTES + length;
-  if (crc32c(bytes.subarray(at + 4, next)) !== storedCrc) return { kind: 'torn' };
-  const seq = getUint64(view, at + 8);
+  return { kind: 'frame', storedCrc, next: at + RECORD_HEADER_BYTES + length };
+}
+
+function recordOf(bytes: Uint8Array, at: number, next: number): RecordResult {
+  const seq = getUint64(viewOf(bytes), at + 8);
   if (!Number.isFinite(seq)) return { kind: 'torn' };
   return { kind: 'record', seq, type: bytes[at + 16]!, payloadStart: at + RECORD_HEADER_BYTES, payloadEnd: next, next };
 }
 
+/** What {@link decodeRecordOps} found: {@link RecordResult}, with the operations of an ops record (and each value's CRC-32C). */
+export type RecordOpsResult =
+  | { kind: 'record'; seq: number; type: number; next: number; ops: DecodedOp[] | undefined }
+  | { kind: 'malformed'; seq: number; next: number; message: string }
+  | { kind: 'end' }
+  | { kind: 'torn' };
+
+/**
+ * {@link decodeRecord} and {@link decodeOps} in one pass over the record's bytes, for replay: each
+ * value's CRC-32C is computed and combined into the record's checksum instead of summing the
+ * value twice. `ops` is undefined for a record type other than {@link RECORD_TYPE_OPS}, and
+ * `malformed` means a valid checksum over a payload that does not decode (a writer bug).
+ */
+export function decodeRecordOps(bytes: Uint8Array, at: number, end = bytes.byteLength): RecordOpsResult {
+  const frame = decodeFrame(bytes, at, end);
+  if (frame.kind !== 'frame') return frame;
+  const payloadStart = at + RECORD_HEADER_BYTES;
+  let ops: DecodedOp[] | undefined;
+  let problem: string | undefined;
+  if (bytes[at + 16] === RECORD_TYPE_OPS) {
+    try {
+      ops = decodeOps(bytes, payloadStart, frame.next);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+  }
+  const puts = (ops ?? []).flatMap((op) => (op.type === 'put' ? [{ offset: op.valueStart, length: op.valueLength, crc: 0, op }] : []));
+  const crc = ops ? checksumRecord(bytes, at + 4, frame.next, puts, 0) : crc32c(bytes.subarray(at + 4, frame.next));
+  if (crc !== frame.storedCrc) return { kind: 'torn' };
+  const record = recordOf(bytes, at, frame.next);
+  if (record.kind !== 'record') return record;
+  if (problem !== undefined) return { kind: 'malformed', seq: record.seq, next: record.next, message: problem };
+  for (const put of puts) put.op.valueCrc = put.crc;
+  return { kind: 'record', seq: record.seq, type: record.type, next: record.next, ops };
+}
+
 /** One decoded operation: the value is referenced by position, not copied. */
 export type DecodedOp =
-  | { type: 'put'; key: string; valueStart: number; valueLength: number; expiresAt: number }
+  | { type: 'put'; key: string; valueStart: number; valueLength: number; expiresAt: number; /** Set by {@link decodeRecordOps}. */ valueCrc?: number }
   | { type: 'del'; key: string };
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOps, decodeRecord, decodeSegmentHeader, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../../../src/format/wal.js';
 import { decodeSnapshotIndex, decodeSnapshotLayout, SnapshotEncoder } from '../../../src/format/snapshot.js';
-import { crc32c } from '../../../src/format/crc32c.js';
+import { crc32c, crc32cCombine } from '../../../src/format/crc32c.js';
+import fc from 'fast-check';
 
 const bytes = (hex: string) => Uint8Array.from(hex.trim().split(/\s+/).map((h) => Number.parseInt(h, 16)));
 
@@ -84,5 +85,20 @@ describe('snapshot format (docs/format.md)', () => {
     expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x613f45f4, fileCrc: 0x986b0ba9 });
     if (typeof layout === 'string') throw new Error();
     expect(decodeSnapshotIndex(file.subarray(0, 24), file.subarray(25, file.byteLength - 16), layout)).toEqual([{ key: 'b', valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2, expiresAt: 0 }]);
+  });
+});
+
+describe('CRC-32C combination', () => {
+  it('gives the checksum of A then B from those of A and B (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 3000 }), (a, b) => {
+        const whole = new Uint8Array(a.byteLength + b.byteLength);
+        whole.set(a);
+        whole.set(b, a.byteLength);
+        expect(crc32cCombine(crc32c(a), crc32c(b), b.byteLength)).toBe(crc32c(whole));
+      }),
+    );
+    const big = new Uint8Array(5_000_000).map((_, i) => (i * 31) & 0xff);
+    expect(crc32cCombine(crc32c(big.subarray(0, 7)), crc32c(big.subarray(7)), big.byteLength - 7)).toBe(crc32c(big));
   });
 });
