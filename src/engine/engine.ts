@@ -63,7 +63,7 @@ export interface EngineOptions {
    * the open. Its catalog row is dropped first, so opening again recovers from the previous
    * generation; the host reopens.
    */
-  onSnapshotDamaged?: (error: StoreError) => void;
+  onSnapshotDamaged?: (error: StoreError, damage: { file: string; reason: string }) => void;
 }
 
 type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint';
@@ -163,9 +163,10 @@ export class Engine {
   async #snapshotDamaged(base: OpenSnapshot): Promise<void> {
     const row = (await this.#catalog.list(this.#store)).find((r) => r.file === base.name);
     if (row) await this.#catalog.delete(this.#store, row.seq);
-    this.#report.damagedFiles.push({ file: base.name, reason: 'file fails its checksum (found after open)' });
+    const damage = { file: base.name, reason: 'file fails its checksum (found after the open)' };
+    this.#report.damagedFiles.push(damage);
     const error = new StoreError('STORE_CORRUPTION', `${base.name} fails its whole-file checksum; its catalog row was dropped, and opening the store again recovers from the previous generation`);
-    if (this.#options.onSnapshotDamaged) this.#options.onSnapshotDamaged(error);
+    if (this.#options.onSnapshotDamaged) this.#options.onSnapshotDamaged(error, damage);
     else this.#options.onBackgroundError?.(error);
   }
 

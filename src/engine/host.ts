@@ -136,6 +136,8 @@ export function createEngineHost(): EngineApi {
   let onOpenFailed: ((error: unknown) => void) | undefined;
   const inflight = new Set<Promise<unknown>>();
   const stats = { failovers: 0, steals: 0, fencedCommits: 0, deposed: 0 };
+  /** Snapshots this worker found damaged after opening them (the reopen that followed no longer sees them). */
+  const damageFound: { file: string; reason: string }[] = [];
   /** Test-only: apply this many more forwarded commits, then die without answering the last. */
   let crashBeforeAnswer = 0;
 
@@ -243,8 +245,9 @@ export function createEngineHost(): EngineApi {
       },
       onBackgroundError: (error) => console.error('walden: background work failed', error),
       // Found after the open; the row is gone, so opening again recovers from the previous generation.
-      onSnapshotDamaged: (error) => {
+      onSnapshotDamaged: (error, damage) => {
         console.error(`walden: ${error.message}`);
+        damageFound.push(damage);
         if (role === 'leader') void stepDown(true);
       },
     });
@@ -584,7 +587,8 @@ export function createEngineHost(): EngineApi {
     compact: () => route<void>('compact', []),
     async info(): Promise<StoreInfo> {
       const info = await route<StoreInfo>('info', []);
-      return { ...info, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, frameGaps: ring.gaps };
+      const recovery = damageFound.length > 0 ? { ...info.recovery, damagedFiles: [...damageFound, ...info.recovery.damagedFiles.filter((d) => !damageFound.some((f) => f.file === d.file))] } : info.recovery;
+      return { ...info, recovery, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, frameGaps: ring.gaps };
     },
     testingStall(ms: number) {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');

@@ -60,3 +60,54 @@ test('relaxed durability: writes resolve and survive a worker kill', async ({ ha
   }, name);
   expect(r).toMatchObject({ durability: 'relaxed', last: 100, reopened: { seq: 100, keys: 100 }, k99: 99 });
 });
+
+test("a snapshot whose values are damaged is found just after the open, and the store reopens from the previous generation by itself, losing nothing", async ({ harness }, info) => {
+  const name = storeName(info.title);
+  const r = await harness.evaluate(async (name) => {
+    const dirOf = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
+    const list = async () => {
+      const names: string[] = [];
+      for await (const [file] of (await dirOf()) as unknown as AsyncIterable<[string, unknown]>) names.push(file);
+      return names.sort();
+    };
+    const store = async () => window.harness.store!;
+    await window.harness.open(name);
+    for (let i = 0; i < 200; i++) await (await store()).put(`k${i}`, { i, text: `value ${i} `.repeat(4) });
+    await (await store()).compact();
+    for (let i = 200; i < 220; i++) await (await store()).put(`k${i}`, { i, text: `value ${i} `.repeat(4) });
+    await (await store()).compact();
+    for (let i = 220; i < 230; i++) await (await store()).put(`k${i}`, { i, text: `value ${i} `.repeat(4) });
+    await (await store()).close();
+    const newest = (await list()).filter((n) => n.startsWith('snap-')).pop()!;
+    const handle = await (await dirOf()).getFileHandle(newest);
+    const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+    bytes[24 + 1000]! ^= 0x01; // a byte of a value in the middle of the values, far from the index
+    const writable = await handle.createWritable();
+    await writable.write(bytes);
+    await writable.close();
+
+    const opened = await window.harness.open(name);
+    const started = performance.now();
+    let now = opened;
+    while (now.recovery.damagedFiles.length === 0 && performance.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 20));
+      now = await (await store()).info();
+    }
+    // Wait for the reopen (its new epoch) before reading everything.
+    while (now.epoch === opened.epoch && performance.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 20));
+      now = await (await store()).info();
+    }
+    const values = await (await store()).getMany(Array.from({ length: 230 }, (_, i) => `k${i}`));
+    const wrong = values.flatMap((v, i) => ((v as { i?: number } | undefined)?.i === i ? [] : [i]));
+    const files = await list();
+    await (await store()).close();
+    return { opened: { snapshotSeq: opened.snapshotSeq, damaged: opened.recovery.damagedFiles.length }, now, newest, wrong, files, foundMs: performance.now() - started };
+  }, name);
+  expect(r.opened).toEqual({ snapshotSeq: 220, damaged: 0 }); // the open checked the index only
+  expect(r.now.recovery.damagedFiles).toEqual([{ file: r.newest, reason: expect.stringContaining('checksum') }]);
+  expect(r.now.snapshotSeq).toBe(200); // the previous generation
+  expect(r.now).toMatchObject({ seq: 230, keys: 230, role: 'leader' });
+  expect(r.wrong).toEqual([]);
+  expect(r.files).not.toContain(r.newest);
+});
