@@ -32,6 +32,10 @@ export const COMPACTION_SLICE_MS = 8;
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 /** A reset view nobody has read for this long is dropped (its files may then be retired). */
 export const RESET_VIEW_IDLE_MS = 60_000;
+/** A scan reads neighbouring values with one `read()` of up to this many bytes. */
+export const SCAN_RUN_BYTES = 1024 * 1024;
+/** …skipping at most this many bytes between two values (a log record's op headers). */
+export const SCAN_RUN_GAP_BYTES = 256;
 /** Snapshot values are gathered into writes of about this size. */
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 
@@ -259,23 +263,64 @@ export class Engine {
     return keys.map((key) => this.get(key));
   }
 
-  /** Up to `pageSize` entries of `range`, with values. */
+  /** Up to `pageSize` entries of `range`, with values (neighbours in a file are read with one `read()`). */
   scan(range: ScanRange, pageSize: number): ScanPage {
     this.#checkOpen();
-    const entries: [string, Uint8Array, number][] = [];
     const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
     const now = this.#options.now();
-    if (max <= 0) return { entries };
+    if (max <= 0) return { entries: [] };
+    const keys: string[] = [];
+    const locations: ValueLocation[] = [];
     for (const [key, location] of iterateRange(this.#index.tree(), range, Number.POSITIVE_INFINITY)) {
       if (this.#expired(location, now)) continue;
-      entries.push([key, this.#read(location, key), location.seq]);
-      if (entries.length >= max) break;
+      keys.push(key);
+      locations.push(location);
+      if (keys.length >= max) break;
     }
-    return { entries };
+    // A reverse scan meets a snapshot's values in descending order: find the runs ascending.
+    if (range.reverse) (keys.reverse(), locations.reverse());
+    const values = this.#readRuns(keys, locations);
+    const entries = keys.map((key, i): [string, Uint8Array, number] => [key, values[i]!, locations[i]!.seq]);
+    return { entries: range.reverse ? entries.reverse() : entries };
+  }
+
+  /**
+   * The values at `locations`, each checked against its CRC. Values that lie in order in one
+   * file with at most {@link SCAN_RUN_GAP_BYTES} between them (a snapshot's neighbours, or the
+   * puts of one batch in the log) are read with one `read()` into one buffer, up to
+   * {@link SCAN_RUN_BYTES}; each value is a view into it.
+   */
+  #readRuns(keys: readonly string[], locations: readonly ValueLocation[]): Uint8Array[] {
+    const values: Uint8Array[] = [];
+    for (let i = 0; i < locations.length; ) {
+      const first = locations[i]!;
+      let end = first.offset + first.length;
+      let j = i + 1;
+      for (; j < locations.length; j++) {
+        const next = locations[j]!;
+        if (next.source !== first.source || next.offset < end || next.offset - end > SCAN_RUN_GAP_BYTES || next.offset + next.length - first.offset > SCAN_RUN_BYTES) break;
+        end = next.offset + next.length;
+      }
+      if (j === i + 1) values.push(this.#read(first, keys[i]!));
+      else {
+        const run = readAt(first.source.file, first.offset, end - first.offset);
+        for (let k = i; k < j; k++) {
+          const location = locations[k]!;
+          const start = location.offset - first.offset;
+          values.push(this.#checked(location, keys[k]!, run.subarray(start, Math.min(start + location.length, run.byteLength))));
+        }
+      }
+      i = j;
+    }
+    return values;
   }
 
   #read(location: ValueLocation, key: string): Uint8Array {
-    const bytes = readAt(location.source.file, location.offset, location.length);
+    return this.#checked(location, key, readAt(location.source.file, location.offset, location.length));
+  }
+
+  /** `bytes`, read for `location`, if whole and matching its CRC; else `STORE_CORRUPTION`. */
+  #checked(location: ValueLocation, key: string, bytes: Uint8Array): Uint8Array {
     if (bytes.byteLength !== location.length || crc32c(bytes) !== location.crc) {
       throw new StoreError('STORE_CORRUPTION', `${location.source.name} at offset ${location.offset}: the value of ${JSON.stringify(key)} fails its checksum`);
     }

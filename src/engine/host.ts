@@ -55,7 +55,8 @@ function postToPage(message: unknown): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const buffersOf = (values: (Uint8Array | undefined)[]) => values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer);
+/** The buffers under `values`, each once (a scan's values can be views into one buffer). */
+const buffersOf = (values: (Uint8Array | undefined)[]) => [...new Set(values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer))];
 
 /** Thrown inside the host when a call reached a worker that no longer leads: it is sent again, never answered. */
 class NotLeader extends Error {
@@ -187,6 +188,9 @@ export function createEngineHost(): EngineApi {
     held.lost.then(() => {
       if (lock === held) depose();
     });
+    // The directory handle holds no file open: get it while IndexedDB opens.
+    const directory = openOpfsDirectory(name);
+    directory.catch(() => {});
     try {
       catalog ??= new IdbCatalog(await openCatalogDb());
       epoch = await catalog.nextEpoch(name);
@@ -197,7 +201,7 @@ export function createEngineHost(): EngineApi {
       ring.clear();
       for (let attempt = 0; ; attempt++) {
         if (lockLost || closed) return;
-        const files = tracked(await openOpfsDirectory(name));
+        const files = tracked(await directory);
         try {
           engine = await openEngine(files.dir);
           break;

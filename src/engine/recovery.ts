@@ -169,7 +169,8 @@ function validRecordAfter(bytes: Uint8Array, from: number, end: number, seqs: nu
  */
 export async function recover(dir: Directory, catalog: Catalog, store: string, options: RecoverOptions): Promise<RecoveredState> {
   const report = emptyReport();
-  const names = await dir.list();
+  // Independent reads, made at once.
+  const [names, listedRows, createdAt] = await Promise.all([dir.list(), catalog.list(store), catalog.createdAt(store)]);
   const segmentSeqs = names
     .map((name) => ({ name, firstSeq: parseWalName(name) }))
     .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
@@ -179,7 +180,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   // Rows whose file vanished can never be used: drop them (and say so).
   const rows: SnapshotRow[] = [];
   const missingRows: SnapshotRow[] = [];
-  for (const row of await catalog.list(store)) (snapshotFiles.has(row.file) ? rows : missingRows).push(row);
+  for (const row of listedRows) (snapshotFiles.has(row.file) ? rows : missingRows).push(row);
   const droppedRows = missingRows.length;
   const catalogEmpty = rows.length === 0;
   // With an empty catalog, fall back to the snapshot files themselves, verified by their own checksums.
@@ -227,7 +228,6 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     throw new StoreError('STORE_DATA_LOST', `${segmentSeqs[0]!.name}: the log starts at seq ${segmentSeqs[0]!.firstSeq} but seq ${baseSeq + 1} is needed: files of this store are missing (evicted or deleted outside Walden)`);
   }
   // A store that was created keeps at least one segment: none and no snapshot means its files vanished.
-  const createdAt = await catalog.createdAt(store);
   if (segmentSeqs.length === 0 && !base) {
     if (createdAt !== undefined || droppedRows > 0) {
       throw new StoreError('STORE_DATA_LOST', `store ${JSON.stringify(store)} was created ${new Date(createdAt ?? 0).toISOString()} but its files are gone (evicted or deleted outside Walden); deleteStore() starts it anew`);
