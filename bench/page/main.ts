@@ -273,5 +273,24 @@ const transport = {
   },
 };
 
-(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, tabs, transport };
+/** For `bench/profile.mjs`: a store of 100,000 keys held open, and a workload to run on it. */
+let held: Driver | undefined;
+const profiling = {
+  async open(system: string, tag: string): Promise<void> {
+    held = DRIVERS[system]!();
+    await held.open(`profile-${tag}`);
+    for (let i = 0; i < 100_000; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+  },
+  async run(workload: string, count: number): Promise<number> {
+    const t = performance.now();
+    if (workload === 'reads') for (let i = 0; i < count; i++) await held!.get(key(Math.floor(Math.random() * 100_000)));
+    else if (workload === 'single') for (let i = 0; i < count; i++) await held!.put(key(i), value(i));
+    else if (workload === 'scan') await held!.scanAll();
+    else if (workload === 'getMany') for (let i = 0; i < count; i++) await held!.getMany(Array.from({ length: 100 }, () => key(Math.floor(Math.random() * 100_000))));
+    return (performance.now() - t) / count;
+  },
+  close: () => held!.close(),
+};
+
+(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, tabs, transport, profiling };
 document.getElementById('status')!.textContent = 'ready';

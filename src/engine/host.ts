@@ -55,8 +55,10 @@ function postToPage(message: unknown): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** The buffers under `values`, each once (a scan's values can be views into one buffer). */
-const buffersOf = (values: (Uint8Array | undefined)[]) => [...new Set(values.filter((v): v is Uint8Array => v !== undefined).map((v) => v.buffer as ArrayBuffer))];
+/** Values below this size are copied by structured clone: cheaper than transferring (detaching) their buffers. */
+const TRANSFER_MIN_BYTES = 4096;
+/** The buffers worth transferring under `values`, each once (a scan's values can be views into one buffer). */
+const buffersOf = (values: (Uint8Array | undefined)[]) => [...new Set(values.filter((v): v is Uint8Array => v !== undefined && v.buffer.byteLength >= TRANSFER_MIN_BYTES).map((v) => v.buffer as ArrayBuffer))];
 
 /** Thrown inside the host when a call reached a worker that no longer leads: it is sent again, never answered. */
 class NotLeader extends Error {
@@ -545,7 +547,7 @@ export function createEngineHost(): EngineApi {
     async get(key: string) {
       const current = fastPath();
       const value = current ? current.get(key) : await route<Uint8Array | undefined>('get', [key]);
-      return value ? transfer(value, [value.buffer as ArrayBuffer]) : undefined;
+      return value ? transfer(value, buffersOf([value])) : undefined;
     },
     async getMany(keys: string[]) {
       const current = fastPath();
