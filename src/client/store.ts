@@ -40,10 +40,12 @@ function expiryOf(options: ExpiryOptions | undefined, what: string): number | un
 }
 
 /**
- * Make every value of a commit group transferable, so nothing is cloned on the way to the worker:
- * the small ones are copied into one exactly sized buffer for the group (msgpackr's results are
- * views into a shared buffer that may be far larger, and a clone would copy all of it); the
- * large ones already own their buffers (see `forTransfer`).
+ * Ready a commit group's values for the trip to the worker. The small ones are copied into one
+ * exactly sized buffer for the group (msgpackr's results are views into a shared buffer that may
+ * be far larger, and a clone would copy all of it); the large ones already own their buffers
+ * (see `forTransfer`). Buffers of 4 KiB and more are transferred; a smaller group buffer is
+ * cloned, which a CPU profile of single puts showed to be cheaper than a transfer (the page's
+ * `postMessage` fell from about 13 to 5 µs per put).
  *
  * @returns The buffers to transfer.
  */
@@ -65,7 +67,7 @@ function packForTransfer(writes: EncodedOp[][]): ArrayBuffer[] {
       at += op.value.byteLength;
     }
   }
-  if (shared) buffers.add(shared.buffer);
+  if (shared && shared.byteLength >= 4096) buffers.add(shared.buffer);
   return [...buffers];
 }
 
