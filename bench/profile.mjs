@@ -1,6 +1,7 @@
 // `node bench/profile.mjs [workload] [system]`: CPU profiles (CDP Profiler, 50 µs sampling) of
 // the page and of every worker while one workload runs on a 100,000-key store, printed as the
-// functions with the most self time. Workloads: reads (default), single, scan.
+// functions with the most self time. Workloads: reads (default), single, getMany, scan, large
+// (200 puts of 256 KiB), compact (Walden only).
 import { chromium } from '@playwright/test';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { findChromium } from '../scripts/chromium.mjs';
 import { CHROMIUM_ARGS } from './harness.mjs';
 
 const [workload = 'reads', system = 'walden (strict)'] = process.argv.slice(2);
-const COUNT = { reads: 10_000, single: 2_000, scan: 1 }[workload] ?? 1000;
+const COUNT = { reads: 10_000, single: 2_000, scan: 1, compact: 1, getMany: 200, large: 200 }[workload] ?? 1000;
 const ORIGIN = 'http://127.0.0.1:47127';
 if (!process.env.NO_BUILD) {
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
@@ -70,7 +71,7 @@ function report(title, profile) {
   let total = 0;
   for (const [id, count] of counts) {
     const { callFrame } = byId.get(id);
-    const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.split('/').pop()}:${callFrame.lineNumber + 1}`;
+    const name = `${callFrame.functionName || "(anonymous)"} ${callFrame.url.split("/").pop()}:${callFrame.lineNumber + 1}:${callFrame.columnNumber + 1}`;
     self.set(name, (self.get(name) ?? 0) + count);
     total += count;
   }

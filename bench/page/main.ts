@@ -286,6 +286,11 @@ const profiling = {
     if (workload === 'reads') for (let i = 0; i < count; i++) await held!.get(key(Math.floor(Math.random() * 100_000)));
     else if (workload === 'single') for (let i = 0; i < count; i++) await held!.put(key(i), value(i));
     else if (workload === 'scan') await held!.scanAll();
+    else if (workload === 'compact') await (held as unknown as { compact(): Promise<void> }).compact();
+    else if (workload === 'large') {
+      const big = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+      for (let i = 0; i < count; i++) await held!.put(key(i), big);
+    }
     else if (workload === 'getMany') for (let i = 0; i < count; i++) await held!.getMany(Array.from({ length: 100 }, () => key(Math.floor(Math.random() * 100_000))));
     return (performance.now() - t) / count;
   },

@@ -14,6 +14,20 @@ export const BTree: BTreeConstructor = typeof imported === 'function' ? imported
 /** An ordered map from keys to values. */
 export type BTree<K, V> = BTreeClass<K, V>;
 
+/**
+ * JavaScript string order, the order of every index and snapshot. The package's default
+ * comparator gives the same order for strings, but after number, type and `valueOf` checks that
+ * a profile of compaction showed taking 18% of the worker's time.
+ */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An empty tree of string keys in {@link compareKeys} order. */
+export function emptyTree<V>(): BTree<string, V> {
+  return new BTree<string, V>(undefined, compareKeys);
+}
+
 interface NodeShape<V> {
   keys: string[];
   values?: V[];
@@ -49,7 +63,7 @@ function groupBounds(count: number, max: number): number[] {
  * the package's internals are not the ones this was written against (checked by the unit tests).
  */
 export function bulkLoad<V>(keys: string[], values: V[]): BTree<string, V> {
-  const tree = new BTree<string, V>();
+  const tree = emptyTree<V>();
   const shape = tree as unknown as TreeShape<V>;
   const classes = keys.length > 0 ? nodeClasses() : undefined;
   if (!classes || typeof shape._maxNodeSize !== 'number') {

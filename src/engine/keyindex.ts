@@ -8,7 +8,7 @@
  */
 import { StoreError } from '../errors.js';
 import type { SnapshotIndexView } from '../format/snapshot.js';
-import { bulkLoad, BTree } from './btree.js';
+import { bulkLoad, emptyTree, type BTree } from './btree.js';
 import { isReserved, RESERVED_PREFIX } from './ledger.js';
 import type { Source, ValueLocation } from './location.js';
 
@@ -35,7 +35,7 @@ export class KeyIndex {
   }
 
   /** An index over an existing tree (an empty store, or one built by {@link bulkLoad}). */
-  static ofTree(tree: BTree<string, ValueLocation> = new BTree()): KeyIndex {
+  static ofTree(tree: BTree<string, ValueLocation> = emptyTree()): KeyIndex {
     return new KeyIndex(tree, undefined);
   }
 

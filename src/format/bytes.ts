@@ -8,6 +8,22 @@ export function encodeUtf8(text: string): Uint8Array {
   return UTF8_ENCODER.encode(text);
 }
 
+/**
+ * Write `text` as UTF-8 into `target` at `at` (which must have room: 3 bytes per UTF-16 unit),
+ * returning the bytes written. ASCII is copied char by char; anything else goes through
+ * `TextEncoder.encodeInto`. No array is allocated either way.
+ */
+export function encodeUtf8Into(text: string, target: Uint8Array, at: number): number {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) break;
+    target[at + i] = code;
+  }
+  if (i === text.length) return i;
+  return i + UTF8_ENCODER.encodeInto(text.slice(i), target.subarray(at + i)).written;
+}
+
 /** Short ASCII strings (most keys) skip TextDecoder, whose per-call cost dominates at this size. */
 const ASCII_FAST_PATH_MAX = 64;
 

@@ -2,8 +2,8 @@
  * Snapshot codec: every live key and value as of one seq, sorted by key, with an index
  * footer and checksums. The grammar is in docs/format.md.
  */
-import { crc32c } from './crc32c.js';
-import { decodeUtf8At, encodeUtf8, getUint64, setUint64, viewOf } from './bytes.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
+import { decodeUtf8At, encodeUtf8Into, getUint64, setUint64, viewOf } from './bytes.js';
 
 /** ASCII `WALDNSNP`: the first 8 bytes of a snapshot. */
 export const SNAPSHOT_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x53, 0x4e, 0x50]);
@@ -48,7 +48,9 @@ export interface SnapshotLayout {
 export class SnapshotEncoder {
   #offset = 0;
   #fileCrc = 0;
-  #entries: Uint8Array[] = [];
+  /** The index footer so far, in a buffer that doubles as it fills (one DataView, no object per key). */
+  #index = new Uint8Array(64 * 1024);
+  #indexView = viewOf(this.#index);
   #entryBytes = 0;
   #count = 0;
   #header: Uint8Array | undefined;
@@ -70,36 +72,38 @@ export class SnapshotEncoder {
   /**
    * Add one key; keys must come in ascending order.
    *
-   * @param valueCrc The value's CRC-32C when the caller already has it (it is computed otherwise).
+   * @param valueCrc The value's CRC-32C when the caller already has it (it is computed
+   *   otherwise). It must be the CRC of these very bytes (callers pass one they have just
+   *   checked the bytes against): it extends the file checksum, so each value is summed once.
    * @returns The value bytes to append (the same array).
    */
   value(key: string, value: Uint8Array, seq: number, valueCrc = crc32c(value), expiresAt = 0): Uint8Array {
-    const keyBytes = encodeUtf8(key);
-    const entry = new Uint8Array(SNAPSHOT_INDEX_ENTRY_BYTES + keyBytes.byteLength);
-    const view = viewOf(entry);
-    view.setUint32(0, keyBytes.byteLength, true);
-    view.setUint32(4, value.byteLength, true);
-    setUint64(view, 8, this.#offset);
-    view.setUint32(16, valueCrc, true);
-    setUint64(view, 20, seq);
-    view.setFloat64(28, expiresAt, true);
-    entry.set(keyBytes, SNAPSHOT_INDEX_ENTRY_BYTES);
-    this.#entries.push(entry);
-    this.#entryBytes += entry.byteLength;
+    // A UTF-8 key takes at most 3 bytes per UTF-16 unit.
+    this.#reserve(SNAPSHOT_INDEX_ENTRY_BYTES + key.length * 3);
+    const at = this.#entryBytes;
+    const keyLength = encodeUtf8Into(key, this.#index, at + SNAPSHOT_INDEX_ENTRY_BYTES);
+    const view = this.#indexView;
+    view.setUint32(at, keyLength, true);
+    view.setUint32(at + 4, value.byteLength, true);
+    setUint64(view, at + 8, this.#offset);
+    view.setUint32(at + 16, valueCrc, true);
+    setUint64(view, at + 20, seq);
+    view.setFloat64(at + 28, expiresAt, true);
+    this.#entryBytes = at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
     this.#count++;
-    return this.#emit(value);
+    this.#fileCrc = crc32cCombine(this.#fileCrc, valueCrc, value.byteLength);
+    this.#offset += value.byteLength;
+    return value;
   }
 
   /** The index footer and trailer: the last chunk. */
   finish(): Uint8Array {
     const indexOffset = this.#offset;
     const bytes = new Uint8Array(this.#entryBytes + SNAPSHOT_TRAILER_BYTES);
-    let at = 0;
-    for (const entry of this.#entries) {
-      bytes.set(entry, at);
-      at += entry.byteLength;
-    }
-    this.#entries = [];
+    bytes.set(this.#index.subarray(0, this.#entryBytes));
+    const at = this.#entryBytes;
+    this.#index = new Uint8Array(0);
+    this.#indexView = viewOf(this.#index);
     const view = viewOf(bytes);
     setUint64(view, at, indexOffset);
     setUint64(view, at + 8, this.#count);
@@ -122,6 +126,15 @@ export class SnapshotEncoder {
   /** The whole-file checksum; final after {@link SnapshotEncoder.finish}. */
   get checksum(): number {
     return this.#fileCrc;
+  }
+
+  /** Make room for `bytes` more bytes of index. */
+  #reserve(bytes: number): void {
+    if (this.#entryBytes + bytes <= this.#index.byteLength) return;
+    const grown = new Uint8Array(Math.max(this.#index.byteLength * 2, this.#entryBytes + bytes));
+    grown.set(this.#index.subarray(0, this.#entryBytes));
+    this.#index = grown;
+    this.#indexView = viewOf(grown);
   }
 
   #emit(bytes: Uint8Array): Uint8Array {

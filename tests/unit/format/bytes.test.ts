@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUtf8, decodeUtf8At, encodeUtf8 } from '../../../src/format/bytes.js';
+import { decodeUtf8, decodeUtf8At, encodeUtf8, encodeUtf8Into } from '../../../src/format/bytes.js';
 
 describe('UTF-8 decoding', () => {
   it('decodes ASCII, multi-byte and astral text, at an offset inside a larger buffer', () => {
@@ -15,5 +15,16 @@ describe('UTF-8 decoding', () => {
   it('refuses malformed UTF-8 with a TypeError, on the short path too', () => {
     expect(() => decodeUtf8(Uint8Array.from([0x61, 0xc3]))).toThrow(TypeError);
     expect(() => decodeUtf8(Uint8Array.from([0x61, 0xff, 0x62]))).toThrow(TypeError);
+  });
+});
+
+describe('UTF-8 encoding in place', () => {
+  it('writes the same bytes as TextEncoder, at an offset, and says how many', () => {
+    for (const text of ['', 'k00012345', 'é', 'naïve key', '日本語', '😀 emoji', `${'a'.repeat(63)}é`, 'a\u{10FFFF}b']) {
+      const target = new Uint8Array(5 + text.length * 3).fill(0xee);
+      const written = encodeUtf8Into(text, target, 5);
+      expect([...target.subarray(5, 5 + written)]).toEqual([...encodeUtf8(text)]);
+      expect([...target.subarray(0, 5)]).toEqual([0xee, 0xee, 0xee, 0xee, 0xee]);
+    }
   });
 });
