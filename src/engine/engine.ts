@@ -26,6 +26,8 @@ export const DEFAULT_COMPACT_THRESHOLD_BYTES = 32 * 1024 * 1024;
 export const RELAXED_FLUSH_DELAY_MS = 50;
 /** WAL segments grow in steps of this size (zero-filled), which makes flushes cheaper. */
 export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024;
+/** Building the B-tree after an open hands the thread back to calls after this long (the first ones come right after the open). */
+const BUILD_SLICE_MS = 2;
 /** Snapshot writing hands the thread back to incoming calls after this long. */
 export const COMPACTION_SLICE_MS = 8;
 /** Default bytes of WAL history kept for change feeds beyond the previous generation. */
@@ -178,7 +180,7 @@ export class Engine {
     const { sliceMs, yieldToEvents } = this.#options;
     this.afterOpen = (async () => {
       await yieldToEvents();
-      await this.#index.buildInBackground(Math.max(sliceMs, 1), yieldToEvents, () => this.#closed);
+      await this.#index.buildInBackground(Math.max(1, Math.min(sliceMs, BUILD_SLICE_MS)), yieldToEvents, () => this.#closed);
       if (!base || fileCrc === undefined) return;
       const intact = await scrubSnapshot(base.file, fileCrc, yieldToEvents, () => this.#closed || this.#base !== base);
       if (intact === false) await this.#snapshotDamaged(base);
