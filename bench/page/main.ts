@@ -273,13 +273,13 @@ const transport = {
   },
 };
 
-/** For `bench/profile.mjs`: a store of 100,000 keys held open, and a workload to run on it. */
+/** For `bench/profile.mjs`: a store (of 100,000 keys unless told) held open, and a workload to run on it. */
 let held: Driver | undefined;
 const profiling = {
-  async open(system: string, tag: string): Promise<void> {
+  async open(system: string, tag: string, keys = 100_000): Promise<void> {
     held = DRIVERS[system]!();
     await held.open(`profile-${tag}`);
-    for (let i = 0; i < 100_000; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+    for (let i = 0; i < keys; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
   },
   async run(workload: string, count: number): Promise<number> {
     const t = performance.now();
