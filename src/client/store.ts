@@ -5,6 +5,7 @@
 import { transfer, type Remote } from 'comlink';
 import { StoreError } from '../errors.js';
 import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo, TabRole } from '../protocol.js';
+import { TRANSFER_MIN_BYTES } from '../transfer.js';
 import { assertKey, decodeValue, encodeValue, forTransfer, MAX_BATCH_BYTES, TRANSFER_VALUE_BYTES } from './codec.js';
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
@@ -43,9 +44,8 @@ function expiryOf(options: ExpiryOptions | undefined, what: string): number | un
  * Ready a commit group's values for the trip to the worker. The small ones are copied into one
  * exactly sized buffer for the group (msgpackr's results are views into a shared buffer that may
  * be far larger, and a clone would copy all of it); the large ones already own their buffers
- * (see `forTransfer`). Buffers of 4 KiB and more are transferred; a smaller group buffer is
- * cloned, which a CPU profile of single puts showed to be cheaper than a transfer (the page's
- * `postMessage` fell from about 13 to 5 µs per put).
+ * (see `forTransfer`). A group buffer under {@link TRANSFER_MIN_BYTES} is cloned, not
+ * transferred (the page's `postMessage` fell from about 13 to 6 µs per put).
  *
  * @returns The buffers to transfer.
  */
@@ -67,7 +67,7 @@ function packForTransfer(writes: EncodedOp[][]): ArrayBuffer[] {
       at += op.value.byteLength;
     }
   }
-  if (shared && shared.byteLength >= 4096) buffers.add(shared.buffer);
+  if (shared && shared.byteLength >= TRANSFER_MIN_BYTES) buffers.add(shared.buffer);
   return [...buffers];
 }
 

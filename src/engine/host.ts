@@ -19,6 +19,7 @@ import { StoreError } from '../errors.js';
 import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Engine, type CompactionPoint } from './engine.js';
+import { transferableBuffers } from '../transfer.js';
 import { openOpfsDirectory } from './opfs.js';
 import { importIntoStore } from './import.js';
 import type { Directory, FileLike } from './files.js';
@@ -55,10 +56,6 @@ function postToPage(message: unknown): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Values below this size are copied by structured clone: cheaper than transferring (detaching) their buffers. */
-const TRANSFER_MIN_BYTES = 4096;
-/** The buffers worth transferring under `values`, each once (a scan's values can be views into one buffer). */
-const buffersOf = (values: (Uint8Array | undefined)[]) => [...new Set(values.filter((v): v is Uint8Array => v !== undefined && v.buffer.byteLength >= TRANSFER_MIN_BYTES).map((v) => v.buffer as ArrayBuffer))];
 
 /** Thrown inside the host when a call reached a worker that no longer leads: it is sent again, never answered. */
 class NotLeader extends Error {
@@ -547,16 +544,16 @@ export function createEngineHost(): EngineApi {
     async get(key: string) {
       const current = fastPath();
       const value = current ? current.get(key) : await route<Uint8Array | undefined>('get', [key]);
-      return value ? transfer(value, buffersOf([value])) : undefined;
+      return value ? transfer(value, transferableBuffers([value])) : undefined;
     },
     async getMany(keys: string[]) {
       const current = fastPath();
       const values = current ? current.getMany(keys) : await route<(Uint8Array | undefined)[]>('getMany', [keys]);
-      return transfer(values, buffersOf(values));
+      return transfer(values, transferableBuffers(values));
     },
     async scan(range: ScanRange, pageSize: number): Promise<ScanPage> {
       const page = await route<ScanPage>('scan', [range, pageSize]);
-      return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
+      return transfer(page, transferableBuffers(page.entries.map(([, v]) => v)));
     },
     async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage> {
       const page = await route<ChangePage>('readChanges', [since, range, maxRecords, waitMs]);
@@ -567,7 +564,7 @@ export function createEngineHost(): EngineApi {
     },
     async readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage> {
       const page = await route<ResetPage>('readResetView', [view, afterKey, range, pageSize]);
-      return transfer(page, buffersOf(page.entries.map(([, v]) => v)));
+      return transfer(page, transferableBuffers(page.entries.map(([, v]) => v)));
     },
     async wake() {
       ring.clear();

@@ -11,7 +11,7 @@ import {
   RECORD_HEADER_BYTES,
   WAL_HEADER_BYTES,
 } from '../format/wal.js';
-import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, visitSnapshotIndex, type SnapshotEntryVisitor, type SnapshotIndexView } from '../format/snapshot.js';
+import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, type SnapshotIndexView, type SnapshotLayout } from '../format/snapshot.js';
 import { getUint64, viewOf } from '../format/bytes.js';
 import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './files.js';
 import type { Source } from './location.js';
@@ -64,13 +64,10 @@ function corruption(file: string, offset: number, what: string): StoreError {
   return new StoreError('STORE_CORRUPTION', `${file} at offset ${offset}: ${what}`);
 }
 
-export type Verified = { seq: number; bytes: number; checksum: number } | { problem: string };
+export type Verified = { seq: number; bytes: number; checksum: number; view: SnapshotIndexView } | { problem: string };
 
-/**
- * Check a snapshot's structure, index checksum and whole-file checksum (and its catalog row, if
- * any), handing each index entry to `visit` (when it reports a problem, discard what was visited).
- */
-export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined, visit: SnapshotEntryVisitor = () => {}): Verified {
+/** A snapshot's size, header and layout, checked against its name and its catalog row's size. */
+function readSnapshotFrame(file: FileLike, name: string, row: SnapshotRow | undefined): { size: number; header: Uint8Array; layout: SnapshotLayout } | { problem: string } {
   const size = file.getSize();
   if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
   if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
@@ -79,7 +76,17 @@ export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | 
   const layout = decodeSnapshotLayout(header, trailer, size);
   if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
   if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
-  // The whole-file checksum first: it covers the index too, so the index need not be summed again.
+  return { size, header, layout };
+}
+
+/**
+ * Check a snapshot whole: structure, whole-file checksum (which covers the index), key order, and
+ * its catalog row, if any. For an import, and for a snapshot no catalog row vouches for.
+ */
+export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
+  const frame = readSnapshotFrame(file, name, row);
+  if ('problem' in frame) return frame;
+  const { size, layout } = frame;
   let crc = 0;
   const checked = size - 12;
   let index: Uint8Array | undefined;
@@ -91,43 +98,31 @@ export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | 
   }
   if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
   if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
-  index ??= readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
-  let previous: string | undefined;
-  let ordered = true;
-  const walked = visitSnapshotIndex(header, index, layout, (key, ...rest) => {
-    if (previous !== undefined && !(key > previous)) ordered = false;
-    previous = key;
-    visit(key, ...rest);
-  }, { checksumVerified: true });
-  if (walked === 'damaged') return { problem: 'index footer is malformed' };
-  if (!ordered) return { problem: 'the index lists keys out of order' };
-  return { seq: layout.seq, bytes: size, checksum: crc };
+  const view = readSnapshotIndex(index ?? readAt(file, layout.indexOffset, size - 16 - layout.indexOffset), layout);
+  if (view === 'damaged') return { problem: 'index footer is malformed' };
+  if (!view.ordered()) return { problem: 'the index lists keys out of order' };
+  return { seq: layout.seq, bytes: size, checksum: crc, view };
 }
 
 /** A snapshot whose header and index footer passed their checks, read for opening. */
-export type IndexedSnapshot = { seq: number; fileCrc: number; view: SnapshotIndexView; expired: number } | { problem: string };
+export type IndexedSnapshot = { seq: number; fileCrc: number; view: SnapshotIndexView } | { problem: string };
 
 /**
  * Check what opening a snapshot relies on — its size and checksum against the catalog row, the
  * header, the trailer, and the index checksum (which covers the header) — and read its index in
- * place, leaving out entries expired by `now`. The value bytes are not read: each is checked
+ * place. The value bytes are not read: each is checked
  * against its own CRC when read, and the whole-file checksum is checked after the open.
  */
-export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined, now: number): IndexedSnapshot {
-  const size = file.getSize();
-  if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
-  if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
-  const header = readAt(file, 0, SNAPSHOT_HEADER_BYTES);
-  const trailer = readAt(file, size - SNAPSHOT_TRAILER_BYTES, SNAPSHOT_TRAILER_BYTES);
-  const layout = decodeSnapshotLayout(header, trailer, size);
-  if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
-  if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
+export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined): IndexedSnapshot {
+  const frame = readSnapshotFrame(file, name, row);
+  if ('problem' in frame) return frame;
+  const { size, header, layout } = frame;
   if (row && layout.fileCrc !== row.checksum) return { problem: 'checksum differs from the catalog' };
   const index = readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
   if (crc32c(index, crc32c(header)) !== layout.indexCrc) return { problem: 'index footer fails its checksum' };
-  const read = readSnapshotIndex(index, layout, now);
-  if (read === 'damaged') return { problem: 'index footer is malformed' };
-  return { seq: layout.seq, fileCrc: layout.fileCrc, ...read };
+  const view = readSnapshotIndex(index, layout);
+  if (view === 'damaged') return { problem: 'index footer is malformed' };
+  return { seq: layout.seq, fileCrc: layout.fileCrc, view };
 }
 
 /**
@@ -199,8 +194,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     const file = await dir.open(candidate.name);
     const source: OpenSnapshot = { name: candidate.name, file, seq: parseSnapshotName(candidate.name)! };
     // A file the catalog does not vouch for is checked whole before it is used.
-    const whole = candidate.row ? undefined : verifySnapshot(file, candidate.name, undefined);
-    const opened = whole && 'problem' in whole ? whole : openSnapshotIndex(file, candidate.name, candidate.row, options.now);
+    const opened = candidate.row ? openSnapshotIndex(file, candidate.name, candidate.row) : verifySnapshot(file, candidate.name, undefined);
     if ('problem' in opened) {
       file.close();
       damaged.push({ name: candidate.name, row: candidate.row, reason: opened.problem });
@@ -211,12 +205,9 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
       continue;
     }
     base = source;
-    baseIndex = opened.view;
-    expiredInSnapshot = opened.expired;
-    unverifiedFileCrc = whole ? undefined : opened.fileCrc;
-    if (whole && !('problem' in whole) && catalogEmpty) {
-      await catalog.put({ store, seq: opened.seq, file: candidate.name, bytes: whole.bytes, checksum: whole.checksum, createdAt: Date.now() });
-    }
+    ({ view: baseIndex, expired: expiredInSnapshot } = opened.view.live(options.now));
+    if ('fileCrc' in opened) unverifiedFileCrc = opened.fileCrc;
+    else if (catalogEmpty) await catalog.put({ store, seq: opened.seq, file: candidate.name, bytes: opened.bytes, checksum: opened.checksum, createdAt: Date.now() });
     break;
   }
   const baseSeq = base?.seq ?? 0;

@@ -8,6 +8,21 @@ export function encodeUtf8(text: string): Uint8Array {
   return UTF8_ENCODER.encode(text);
 }
 
+/** The length of `text` in UTF-8 (a lone surrogate counts as U+FFFD, 3 bytes, as TextEncoder writes it). */
+export function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 2; // a pair: 2 units, 4 bytes
+      i++;
+    } else length += 2;
+  }
+  return length;
+}
+
 /**
  * Write `text` as UTF-8 into `target` at `at` (which must have room: 3 bytes per UTF-16 unit),
  * returning the bytes written. ASCII is copied char by char; anything else goes through

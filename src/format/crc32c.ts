@@ -34,12 +34,25 @@ function multiplyModP(a: number, b: number): number {
 const X_TO_2_TO_K: number[] = [];
 for (let k = 0, p = 0x4000_0000; k < 32; k++, p = multiplyModP(p, p)) X_TO_2_TO_K.push(p);
 
+/** Recent {@link shiftFor} results: the values of a workload tend to share a few lengths. */
+const shifts = new Map<number, number>();
+
 /** x^(8·bytes) modulo the polynomial: what shifting a checksum past `bytes` bytes multiplies it by. */
 function shiftFor(bytes: number): number {
+  const known = shifts.get(bytes);
+  if (known !== undefined) return known;
+  if (shifts.size >= 64) shifts.clear();
   let p = 0x8000_0000;
   for (let k = 3, n = bytes; n > 0; k++, n = Math.floor(n / 2)) if (n % 2) p = multiplyModP(X_TO_2_TO_K[k % 32]!, p);
+  shifts.set(bytes, p);
   return p;
 }
+
+/**
+ * Below this size, summing a value a second time is cheaper than a combination (about 0.2 µs
+ * without the cache, as much as summing 150 bytes): callers combine only values this large.
+ */
+export const COMBINE_MIN_BYTES = 256;
 
 /**
  * The CRC-32C of A followed by B, from the CRC-32C of each and B's length (zlib's

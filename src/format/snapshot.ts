@@ -2,7 +2,7 @@
  * Snapshot codec: every live key and value as of one seq, sorted by key, with an index
  * footer and checksums. The grammar is in docs/format.md.
  */
-import { crc32c, crc32cCombine } from './crc32c.js';
+import { COMBINE_MIN_BYTES, crc32c, crc32cCombine } from './crc32c.js';
 import { decodeUtf8At, encodeUtf8Into, getUint64, setUint64, viewOf } from './bytes.js';
 
 /** ASCII `WALDNSNP`: the first 8 bytes of a snapshot. */
@@ -74,7 +74,8 @@ export class SnapshotEncoder {
    *
    * @param valueCrc The value's CRC-32C when the caller already has it (it is computed
    *   otherwise). It must be the CRC of these very bytes (callers pass one they have just
-   *   checked the bytes against): it extends the file checksum, so each value is summed once.
+   *   checked the bytes against): it extends the file checksum, so each value of
+   *   {@link COMBINE_MIN_BYTES} or more is summed once.
    * @returns The value bytes to append (the same array).
    */
   value(key: string, value: Uint8Array, seq: number, valueCrc = crc32c(value), expiresAt = 0): Uint8Array {
@@ -91,7 +92,7 @@ export class SnapshotEncoder {
     view.setFloat64(at + 28, expiresAt, true);
     this.#entryBytes = at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
     this.#count++;
-    this.#fileCrc = crc32cCombine(this.#fileCrc, valueCrc, value.byteLength);
+    this.#fileCrc = value.byteLength >= COMBINE_MIN_BYTES ? crc32cCombine(this.#fileCrc, valueCrc, value.byteLength) : crc32c(value, this.#fileCrc);
     this.#offset += value.byteLength;
     return value;
   }
@@ -169,48 +170,6 @@ export function decodeSnapshotLayout(header: Uint8Array, trailer: Uint8Array, si
   return { seq, indexOffset, count, indexCrc: view.getUint32(16, true), fileCrc: view.getUint32(20, true) };
 }
 
-/** Receives one index entry of a snapshot, in key order. */
-export type SnapshotEntryVisitor = (key: string, valueOffset: number, valueLength: number, valueCrc: number, seq: number, expiresAt: number) => void;
-
-/**
- * Verify and walk the index footer, handing each entry to `visit` (no objects are built).
- *
- * @param header The header bytes (covered by the index checksum).
- * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
- * @param options `checksumVerified`: the caller has checked the whole-file checksum, which covers
- *   the index, so the index checksum is not computed again.
- * @returns `'damaged'` when the checksum or structure is wrong (entries already visited are then
- *   to be discarded), else the number of entries.
- */
-export function visitSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout, visit: SnapshotEntryVisitor, options: { checksumVerified?: boolean } = {}): number | 'damaged' {
-  if (!options.checksumVerified && crc32c(index, crc32c(header)) !== layout.indexCrc) return 'damaged';
-  const view = viewOf(index);
-  const end = index.byteLength - 16;
-  let at = 0;
-  try {
-    for (let i = 0; i < layout.count; i++) {
-      if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
-      const keyLength = view.getUint32(at, true);
-      const valueLength = view.getUint32(at + 4, true);
-      const valueOffset = getUint64(view, at + 8);
-      const keyStart = at + SNAPSHOT_INDEX_ENTRY_BYTES;
-      if (keyStart + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
-      visit(decodeUtf8At(index, keyStart, keyLength), valueOffset, valueLength, view.getUint32(at + 16, true), getUint64(view, at + 20), view.getFloat64(at + 28, true));
-      at = keyStart + keyLength;
-    }
-  } catch {
-    return 'damaged';
-  }
-  return at === end ? layout.count : 'damaged';
-}
-
-/** {@link visitSnapshotIndex} collecting the entries: the entries in key order, or `'damaged'`. */
-export function decodeSnapshotIndex(header: Uint8Array, index: Uint8Array, layout: SnapshotLayout, options: { checksumVerified?: boolean } = {}): SnapshotEntry[] | 'damaged' {
-  const entries: SnapshotEntry[] = [];
-  const result = visitSnapshotIndex(header, index, layout, (key, valueOffset, valueLength, valueCrc, seq, expiresAt) => entries.push({ key, valueOffset, valueLength, valueCrc, seq, expiresAt }), options);
-  return result === 'damaged' ? result : entries;
-}
-
 /**
  * A snapshot's index footer read in place: entries by position, keys decoded only when asked.
  * Opening a store builds one of these instead of decoding every key, so a point read can be
@@ -263,32 +222,51 @@ export class SnapshotIndexView {
     const i = this.lowerBound(key);
     return i < this.#at.length && this.keyAt(i) === key ? i : -1;
   }
+
+  /** Whether every key is above the one before it (this decodes them all). */
+  ordered(): boolean {
+    let previous: string | undefined;
+    for (let i = 0; i < this.#at.length; i++) {
+      const key = this.keyAt(i);
+      if (previous !== undefined && !(key > previous)) return false;
+      previous = key;
+    }
+    return true;
+  }
+
+  /** The entries not expired by `now`, and how many were left out. */
+  live(now: number): { view: SnapshotIndexView; expired: number } {
+    const kept = new Uint32Array(this.#at.length);
+    let live = 0;
+    for (const at of this.#at) {
+      const expiresAt = this.#view.getFloat64(at + 28, true);
+      if (!(expiresAt !== 0 && expiresAt <= now)) kept[live++] = at;
+    }
+    return { view: live === this.#at.length ? this : new SnapshotIndexView(this.#bytes, kept.subarray(0, live)), expired: this.#at.length - live };
+  }
 }
 
 /**
- * Check the structure of an index footer whose checksum was verified, and keep the entries not
- * expired by `now` — without decoding keys (their order is checked when they are decoded).
+ * Check the structure of an index footer whose checksum was verified (every entry within it, and
+ * every value before it), without decoding keys: see {@link SnapshotIndexView.ordered}.
  *
  * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
- * @returns The view and the number of expired entries left out, or `'damaged'`.
+ * @returns The view of all entries, or `'damaged'`.
  */
-export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout, now: number): { view: SnapshotIndexView; expired: number } | 'damaged' {
+export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout): SnapshotIndexView | 'damaged' {
   const view = viewOf(index);
   const end = index.byteLength - 16;
   if (!(layout.count <= end / SNAPSHOT_INDEX_ENTRY_BYTES)) return 'damaged';
-  const kept = new Uint32Array(layout.count);
-  let live = 0;
+  const entries = new Uint32Array(layout.count);
   let at = 0;
   for (let i = 0; i < layout.count; i++) {
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
     const keyLength = view.getUint32(at, true);
     const valueLength = view.getUint32(at + 4, true);
     const valueOffset = getUint64(view, at + 8);
-    const expiresAt = view.getFloat64(at + 28, true);
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
-    if (!(expiresAt !== 0 && expiresAt <= now)) kept[live++] = at;
+    entries[i] = at;
     at += SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
   }
-  if (at !== end) return 'damaged';
-  return { view: new SnapshotIndexView(index, kept.subarray(0, live)), expired: layout.count - live };
+  return at === end ? new SnapshotIndexView(index, entries) : 'damaged';
 }

@@ -2,8 +2,8 @@
  * WAL segment codec: the segment header and the framed records that follow it.
  * The grammar is written down in docs/format.md; this file is its only implementation.
  */
-import { crc32c, crc32cCombine } from './crc32c.js';
-import { decodeUtf8, encodeUtf8, getUint64, isAllZero, setUint64, viewOf } from './bytes.js';
+import { COMBINE_MIN_BYTES, crc32c, crc32cCombine } from './crc32c.js';
+import { decodeUtf8, encodeUtf8Into, getUint64, isAllZero, setUint64, utf8Length, viewOf } from './bytes.js';
 
 /** The 8 bytes every WAL segment starts with: ASCII `WALDNWAL`. */
 export const WAL_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x57, 0x41, 0x4c]);
@@ -93,15 +93,16 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
  * @throws RangeError when one record's payload exceeds {@link MAX_RECORD_PAYLOAD_BYTES}.
  */
 export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint8Array; values: EncodedValue[]; recordOffsets: number[] } {
-  const keyBytes: Uint8Array[][] = [];
+  // Sizes first (keys measured, not encoded), then one pass writing into one buffer.
+  const keyLengths: number[] = [];
   let total = 0;
   for (const record of records) {
-    const keys = record.ops.map((op) => encodeUtf8(op.key));
-    keyBytes.push(keys);
     let payload = 4;
-    record.ops.forEach((op, i) => {
-      payload += 1 + 4 + keys[i]!.byteLength + (op.type === 'put' ? 4 + op.value.byteLength + (op.expiresAt ? 8 : 0) : 0);
-    });
+    for (const op of record.ops) {
+      const keyLength = utf8Length(op.key);
+      keyLengths.push(keyLength);
+      payload += 1 + 4 + keyLength + (op.type === 'put' ? 4 + op.value.byteLength + (op.expiresAt ? 8 : 0) : 0);
+    }
     if (payload > MAX_RECORD_PAYLOAD_BYTES) throw new RangeError(`record ${record.seq} is ${payload} bytes; the limit is ${MAX_RECORD_PAYLOAD_BYTES}`);
     total += RECORD_HEADER_BYTES + payload;
   }
@@ -110,18 +111,19 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
   const values: EncodedValue[] = [];
   const recordOffsets: number[] = [];
   let at = 0;
-  records.forEach((record, r) => {
+  let k = 0;
+  for (const record of records) {
     const start = at;
     recordOffsets.push(start);
     at += RECORD_HEADER_BYTES;
     view.setUint32(at, record.ops.length, true);
     at += 4;
-    record.ops.forEach((op, i) => {
-      const key = keyBytes[r]![i]!;
+    for (const op of record.ops) {
+      const keyLength = keyLengths[k++]!;
       bytes[at] = op.type === 'del' ? OP_DEL : op.expiresAt ? OP_PUT_EXPIRING : OP_PUT;
-      view.setUint32(at + 1, key.byteLength, true);
-      bytes.set(key, at + 5);
-      at += 5 + key.byteLength;
+      view.setUint32(at + 1, keyLength, true);
+      encodeUtf8Into(op.key, bytes, at + 5);
+      at += 5 + keyLength;
       if (op.type === 'put' && op.expiresAt) {
         view.setFloat64(at, op.expiresAt, true);
         at += 8;
@@ -134,19 +136,20 @@ export function encodeRecords(records: readonly WalRecordInput[]): { bytes: Uint
       } else {
         values.push({ key: op.key, seq: record.seq, offset: -1, length: 0, crc: 0 });
       }
-    });
+    }
     const payloadLength = at - start - RECORD_HEADER_BYTES;
     view.setUint32(start + 4, payloadLength, true);
     setUint64(view, start + 8, record.seq);
     bytes[start + 16] = RECORD_TYPE_OPS;
     view.setUint32(start, checksumRecord(bytes, start + 4, at, values, values.length - record.ops.length), true);
-  });
+  }
   return { bytes, values, recordOffsets };
 }
 
 /**
  * The checksum of the record bytes `[from, end)`, computing each value's own CRC-32C on the way
- * (into `values[first…]`) so that every byte is summed once.
+ * (into `values[first…]`). A value of {@link COMBINE_MIN_BYTES} or more is summed once and its
+ * CRC combined into the record's; a smaller one is cheaper to sum again with the bytes around it.
  */
 function checksumRecord(bytes: Uint8Array, from: number, end: number, values: { offset: number; length: number; crc: number }[], first: number): number {
   let crc = 0;
@@ -154,8 +157,9 @@ function checksumRecord(bytes: Uint8Array, from: number, end: number, values: { 
   for (let i = first; i < values.length; i++) {
     const value = values[i]!;
     if (value.offset < 0) continue;
-    crc = crc32c(bytes.subarray(at, value.offset), crc);
     value.crc = crc32c(bytes.subarray(value.offset, value.offset + value.length));
+    if (value.length < COMBINE_MIN_BYTES) continue;
+    crc = crc32c(bytes.subarray(at, value.offset), crc);
     crc = crc32cCombine(crc, value.crc, value.length);
     at = value.offset + value.length;
   }

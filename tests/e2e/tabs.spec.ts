@@ -31,7 +31,7 @@ async function openTab(context: BrowserContext, ledger: Ledger, name: string, ta
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   await page.evaluate(
     async ({ name, tab }) => {
-      const w = window as unknown as { reportAck(k: string, s: number): void; tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } };
+      const w = window as unknown as { reportAck(k: string, s: number): Promise<void>; tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } };
       await window.harness.open(name);
       const store = window.harness.store!;
       const state = (w.tabState = { seqs: [] as number[], stop: false, errors: [] as string[], roles: [store.role as string] });
@@ -52,7 +52,10 @@ async function openTab(context: BrowserContext, ledger: Ledger, name: string, ta
           const key = `${tab}:${i}`;
           try {
             const seq = i % 5 === 4 ? await store.batch([{ type: 'put', key, value: i }, { type: 'put', key: `${key}:b`, value: i }]) : await store.put(key, i);
-            w.reportAck(key, seq);
+            // Awaited: each report is a round trip to the test process, and 6 writers that did
+            // not wait for them could queue them faster than a loaded machine delivers them,
+            // until every page's answers to the test waited behind the queue.
+            await w.reportAck(key, seq);
           } catch (error) {
             state.errors.push(`put ${key}: ${error}`);
             return;
@@ -114,9 +117,13 @@ test('three tabs write through failovers (close, crash, freeze, hang): every ack
     let hungTab: Page | undefined;
     expect((await Promise.all(tabs.map((t) => roleOf(t)))).sort()).toEqual(['follower', 'follower', 'leader']);
     await waitForAcks(ledger, 150);
+    const started = Date.now();
+    const phase = (what: string) => console.log(`tabs test +${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
     for (const how of ['close', 'Page.crash', 'freeze', 'hang'] as Kill[]) {
+      phase(`finding the leader before ${how}`);
       // Only finds the current leader (the failover bound is measured below): patient under load.
       const leader = await leaderOf(tabs, { timeoutMs: 60_000 });
+      phase(`killing the leader: ${how}`);
       const others = tabs.filter((t) => t !== leader);
       const killed = Date.now();
       await kill(leader, how);

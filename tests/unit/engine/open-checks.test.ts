@@ -1,7 +1,8 @@
 /** Opening reads only a snapshot's index; the B-tree and the whole-file checksum come after. */
 import { describe, expect, it } from 'vitest';
 import type { StoreError } from '../../../src/errors.js';
-import { del, dump, machine, openEngine, put, STORE, untext } from '../support/engine.js';
+import { SnapshotEncoder } from '../../../src/format/snapshot.js';
+import { del, dump, machine, openEngine, put, STORE, text, untext } from '../support/engine.js';
 
 /** 200 keys compacted into a snapshot, then a log of overwrites and deletes on top. */
 async function compactedStore() {
@@ -83,6 +84,19 @@ describe('open checks after the open', () => {
     await engine.afterOpen;
     expect([damage, errors]).toEqual([[], []]);
     expect((await m.catalog.list(STORE)).length).toBe(1);
+    await engine.close();
+  });
+
+  it('checks a snapshot no catalog row vouches for whole, key order included', async () => {
+    const m = machine();
+    // A checksum-valid snapshot whose index lists "b" before "a": only a bad writer makes one.
+    const encoder = new SnapshotEncoder(2);
+    const chunks = [encoder.header(), encoder.value('b', text.encode('2'), 2), encoder.value('a', text.encode('1'), 1), encoder.finish()];
+    const name = 'snap-0000000000000002.db';
+    m.dir.setBytes(name, Uint8Array.from(chunks.flatMap((chunk) => [...chunk])));
+    const engine = await openEngine(m);
+    expect(engine.info().recovery.damagedFiles).toEqual([{ file: name, reason: 'the index lists keys out of order' }]);
+    expect(dump(engine)).toEqual(new Map());
     await engine.close();
   });
 });

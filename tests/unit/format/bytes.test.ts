@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUtf8, decodeUtf8At, encodeUtf8, encodeUtf8Into } from '../../../src/format/bytes.js';
+import { decodeUtf8, decodeUtf8At, encodeUtf8, encodeUtf8Into, utf8Length } from '../../../src/format/bytes.js';
+import fc from 'fast-check';
 
 describe('UTF-8 decoding', () => {
   it('decodes ASCII, multi-byte and astral text, at an offset inside a larger buffer', () => {
@@ -26,5 +27,13 @@ describe('UTF-8 encoding in place', () => {
       expect([...target.subarray(5, 5 + written)]).toEqual([...encodeUtf8(text)]);
       expect([...target.subarray(0, 5)]).toEqual([0xee, 0xee, 0xee, 0xee, 0xee]);
     }
+  });
+});
+
+describe('UTF-8 length', () => {
+  it('is the length TextEncoder writes, lone surrogates included (property)', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) }), (text, surrogates) => {
+      for (const s of [text, surrogates, text + surrogates]) expect(utf8Length(s)).toBe(encodeUtf8(s).byteLength);
+    }));
   });
 });

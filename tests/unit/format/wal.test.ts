@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOps, decodeRecord, decodeSegmentHeader, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../../../src/format/wal.js';
-import { decodeSnapshotIndex, decodeSnapshotLayout, SnapshotEncoder } from '../../../src/format/snapshot.js';
+import { decodeSnapshotLayout, readSnapshotIndex, SnapshotEncoder } from '../../../src/format/snapshot.js';
 import { crc32c, crc32cCombine } from '../../../src/format/crc32c.js';
 import fc from 'fast-check';
 
@@ -84,7 +84,12 @@ describe('snapshot format (docs/format.md)', () => {
     const layout = decodeSnapshotLayout(file.subarray(0, 24), file.subarray(file.byteLength - 32), file.byteLength);
     expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x613f45f4, fileCrc: 0x986b0ba9 });
     if (typeof layout === 'string') throw new Error();
-    expect(decodeSnapshotIndex(file.subarray(0, 24), file.subarray(25, file.byteLength - 16), layout)).toEqual([{ key: 'b', valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2, expiresAt: 0 }]);
+    const index = file.subarray(25, file.byteLength - 16);
+    expect(crc32c(index, crc32c(file.subarray(0, 24)))).toBe(layout.indexCrc);
+    const view = readSnapshotIndex(index, layout);
+    if (view === 'damaged') throw new Error('damaged');
+    expect([view.length, view.keyAt(0), view.entryAt(0)]).toEqual([1, 'b', { valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2, expiresAt: 0 }]);
+    expect(readSnapshotIndex(index.subarray(0, index.byteLength - 1), layout)).toBe('damaged');
   });
 });
 
