@@ -1,13 +1,23 @@
 /**
- * The types shared by the page (`Store`) and the worker (`Engine`): the Comlink interface
- * between them, and the shapes both sides return. Types only.
+ * The types shared by the page (`Store`) and the worker: the Comlink interface between them,
+ * the same calls as the worker's host routes them with encoded values, and the shapes both
+ * return. Types only.
  */
 
 /** How a write is acknowledged; see the README's durability table. */
 export type Durability = 'strict' | 'relaxed';
 
-/** A write operation as it crosses to the worker: the value is already encoded to bytes. */
-export type EncodedOp = { type: 'put'; key: string; value: Uint8Array; expiresAt?: number } | { type: 'del'; key: string };
+/** A write operation; `V` is how its value travels (see {@link WorkerApi}). */
+export type Op<V> = { type: 'put'; key: string; value: V; expiresAt?: number } | { type: 'del'; key: string };
+
+/** A write operation with its value encoded to bytes (`format/value.ts`): inside the worker, between tabs, in the log. */
+export type EncodedOp = Op<Uint8Array>;
+
+/** A write operation as the page sends it: the value itself, copied by structured clone. */
+export type ValueOp = Op<unknown>;
+
+/** What one write of a commit group came to: its seq, or why its value was refused (a `TypeError` message; nothing of it was written). */
+export type CommitOutcome = number | { refused: string };
 
 /** Key range of a scan. `prefix` and the bounds intersect. */
 export interface ScanRange {
@@ -85,46 +95,53 @@ export interface EngineOpenOptions {
 }
 
 /** One committed record as the change feed carries it: its seq and the ops that passed the filter. */
-export interface EncodedChange {
+export interface ChangeRecord<V> {
   seq: number;
-  ops: EncodedOp[];
+  ops: Op<V>[];
 }
+
+/** A committed record with encoded values (the frames between tabs). */
+export type EncodedChange = ChangeRecord<Uint8Array>;
 
 /**
  * A page of the change feed: records after the cursor (continue from `next`), or `reset` when the
  * history is gone: the full state at `seq` follows, read through `view`.
  */
-export type ChangePage = { kind: 'changes'; changes: EncodedChange[]; next: number } | { kind: 'reset'; seq: number; view: number };
+export type ChangePage<V = Uint8Array> = { kind: 'changes'; changes: ChangeRecord<V>[]; next: number } | { kind: 'reset'; seq: number; view: number };
 
 /** A page of the frozen state behind a reset; `done` on the last one. */
-export interface ResetPage {
-  entries: [string, Uint8Array][];
+export interface ResetPage<V = Uint8Array> {
+  entries: [string, V][];
   done: boolean;
 }
 
-/** One page of scan results: keys with their encoded values and the seq that wrote each. */
-export interface ScanPage {
-  entries: [string, Uint8Array, number][];
+/** One page of scan results: keys with their values and the seq that wrote each. */
+export interface ScanPage<V = Uint8Array> {
+  entries: [string, V, number][];
 }
 
-/** The worker's interface, as the page sees it through Comlink. */
-export interface EngineApi {
+/**
+ * The worker's calls. `V` is how values travel: live values (`unknown`, copied by structured
+ * clone) between the page and its worker ({@link EngineApi}); encoded bytes inside the worker
+ * and between tabs ({@link RecordApi}).
+ */
+export interface WorkerApi<V> {
   /** Open (and recover) the named store; fails with `STORE_LOCKED` when another context holds it. */
   open(name: string, options: EngineOpenOptions): Promise<StoreInfo>;
-  /** Append one record per element of `writes`, durably as the store's durability defines; resolves with their seqs. */
-  commit(writes: EncodedOp[][]): Promise<number[]>;
-  /** The encoded value of `key`, or undefined. */
-  get(key: string): Promise<Uint8Array | undefined>;
-  /** Encoded values of `keys`, in order. */
-  getMany(keys: string[]): Promise<(Uint8Array | undefined)[]>;
+  /** Append one record per element of `writes`, durably as the store's durability defines; resolves with what each came to. */
+  commit(writes: Op<V>[][]): Promise<CommitOutcome[]>;
+  /** The value of `key`, or undefined. */
+  get(key: string): Promise<V | undefined>;
+  /** The values of `keys`, in order. */
+  getMany(keys: string[]): Promise<(V | undefined)[]>;
   /** One page of at most `pageSize` entries of `range`. */
-  scan(range: ScanRange, pageSize: number): Promise<ScanPage>;
+  scan(range: ScanRange, pageSize: number): Promise<ScanPage<V>>;
   /** Committed records after `since` that touch `range`, waiting up to `waitMs` for new ones. */
-  readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage>;
+  readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage<V>>;
   /** Make every waiting `readChanges` return now (with what there is), so stopped feeds can end. */
   wake(): Promise<void>;
   /** A page of the state behind a reset, after `afterKey`. */
-  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage>;
+  readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage<V>>;
   /** Freeze the state for an export: the view to read, its seq and the snapshot file's exact size. */
   exportBegin(): Promise<{ view: number; seq: number; bytes: number }>;
   /** The next bytes of an export's snapshot file. */
@@ -146,6 +163,12 @@ export interface EngineApi {
   /** Test-only: apply `commits` more forwarded commits, then crash without answering the last. */
   testingCrashBeforeAnswer(commits: number): void;
 }
+
+/** The worker's interface as the page sees it through Comlink: values travel as themselves. */
+export type EngineApi = WorkerApi<unknown>;
+
+/** The same calls with encoded values: what the host routes to its engine or forwards to the leader. */
+export type RecordApi = WorkerApi<Uint8Array>;
 
 /** The page-to-worker control messages. */
 export type PageSignal = { waldenAlive: true } | { waldenHandOver: true };

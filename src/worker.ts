@@ -5,6 +5,7 @@
 import { expose } from 'comlink';
 import { installErrorTransfer } from './errors.js';
 import { createEngineHost } from './engine/host.js';
+import { withValueCodec } from './host/values.js';
 
 installErrorTransfer();
-expose(createEngineHost());
+expose(withValueCodec(createEngineHost()));

@@ -5,8 +5,8 @@
  */
 import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { EncodedOp, EngineApi, ResetPage, ScanRange } from '../protocol.js';
-import { assertKey, decodeValue } from './codec.js';
+import type { EngineApi, ResetPage, ScanRange } from '../protocol.js';
+import { assertKey } from '../keys.js';
 
 /** Records per round trip of the feed. */
 export const WATCH_PAGE_RECORDS = 256;
@@ -34,8 +34,6 @@ export interface WatchOptions {
 
 /** @internal A feed item: a change, or the marker that a reset's state has been delivered in full. */
 export type FeedItem = Change | { type: 'synced'; seq: number };
-
-const decodeOps = (ops: EncodedOp[]): ChangeOp[] => ops.map((op) => (op.type === 'put' ? { ...op, value: decodeValue(op.value) } : op));
 
 /** @internal Check watch options; returns the key filter. */
 export function watchRange(options: WatchOptions): ScanRange {
@@ -66,7 +64,7 @@ export async function* feed(remote: Remote<EngineApi>, start: number | Promise<n
           const state = await readView(remote, page.view, after, range, isClosed);
           // The view lived in a leader that is gone (a failover): start the reset again from the cursor.
           if (!state) break;
-          for (const [key, value] of state.entries) yield { type: 'change', seq: page.seq, ops: [{ type: 'put', key, value: decodeValue(value) }] };
+          for (const [key, value] of state.entries) yield { type: 'change', seq: page.seq, ops: [{ type: 'put', key, value }] };
           after = state.entries[state.entries.length - 1]?.[0] ?? after;
           if (state.done) {
             yield { type: 'synced', seq: page.seq };
@@ -76,7 +74,7 @@ export async function* feed(remote: Remote<EngineApi>, start: number | Promise<n
         }
         continue;
       }
-      for (const change of page.changes) yield { type: 'change', seq: change.seq, ops: decodeOps(change.ops) };
+      for (const change of page.changes) yield { type: 'change', seq: change.seq, ops: change.ops as ChangeOp[] };
       cursor = page.next;
     }
   } catch (error) {
@@ -86,7 +84,7 @@ export async function* feed(remote: Remote<EngineApi>, start: number | Promise<n
 }
 
 /** A page of a reset view, or undefined when the view is gone (its leader was replaced). */
-async function readView(remote: Remote<EngineApi>, view: number, after: string | undefined, range: ScanRange, isClosed: () => boolean): Promise<ResetPage | undefined> {
+async function readView(remote: Remote<EngineApi>, view: number, after: string | undefined, range: ScanRange, isClosed: () => boolean): Promise<ResetPage<unknown> | undefined> {
   try {
     return await remote.readResetView(view, after, range, WATCH_PAGE_RECORDS);
   } catch (error) {

@@ -2,11 +2,11 @@
  * `Store`, the page-side facade over the worker's {@link EngineApi}: it checks arguments,
  * encodes values, and sends the writes made in one tick as one message (one commit group).
  */
-import { transfer, type Remote } from 'comlink';
+import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { Durability, EncodedOp, EngineApi, ScanRange, StoreInfo, TabRole } from '../protocol.js';
-import { TRANSFER_MIN_BYTES } from '../transfer.js';
-import { assertKey, decodeValue, encodeValue, forTransfer, MAX_BATCH_BYTES, TRANSFER_VALUE_BYTES } from './codec.js';
+import type { CommitOutcome, Durability, EngineApi, ScanRange, StoreInfo, TabRole, ValueOp } from '../protocol.js';
+import { assertKey } from '../keys.js';
+import { assertStorable } from './storable.js';
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
 import { feed, publicFeed, watchRange, type Change, type WatchOptions } from './feed.js';
@@ -40,42 +40,11 @@ function expiryOf(options: ExpiryOptions | undefined, what: string): number | un
   return undefined;
 }
 
-/**
- * Ready a commit group's values for the trip to the worker. The small ones are copied into one
- * exactly sized buffer for the group (msgpackr's results are views into a shared buffer that may
- * be far larger, and a clone would copy all of it); the large ones already own their buffers
- * (see `forTransfer`). A group buffer under {@link TRANSFER_MIN_BYTES} is cloned, not
- * transferred (the page's `postMessage` fell from about 13 to 6 µs per put).
- *
- * @returns The buffers to transfer.
- */
-function packForTransfer(writes: EncodedOp[][]): ArrayBuffer[] {
-  let small = 0;
-  const buffers = new Set<ArrayBuffer>();
-  for (const ops of writes) for (const op of ops) if (op.type === 'put' && op.value.byteLength < TRANSFER_VALUE_BYTES) small += op.value.byteLength;
-  const shared = small > 0 ? new Uint8Array(small) : undefined;
-  let at = 0;
-  for (const ops of writes) {
-    for (const op of ops) {
-      if (op.type !== 'put') continue;
-      if (op.value.byteLength >= TRANSFER_VALUE_BYTES) {
-        buffers.add(op.value.buffer as ArrayBuffer);
-        continue;
-      }
-      shared!.set(op.value, at);
-      op.value = shared!.subarray(at, at + op.value.byteLength);
-      at += op.value.byteLength;
-    }
-  }
-  if (shared && shared.byteLength >= TRANSFER_MIN_BYTES) buffers.add(shared.buffer);
-  return [...buffers];
-}
-
 /** Entries per scan round trip. */
 export const SCAN_PAGE_ENTRIES = 512;
 
 interface PendingWrite {
-  ops: EncodedOp[];
+  ops: ValueOp[];
   resolve: (seq: number) => void;
   reject: (error: unknown) => void;
 }
@@ -99,7 +68,7 @@ export class Store extends EventTarget {
   readonly #onClose: () => void;
   #pending: PendingWrite[] = [];
   readonly #persisted: boolean | undefined;
-  readonly #onAck: ((ops: EncodedOp[], seq: number) => void) | undefined;
+  readonly #onAck: ((ops: ValueOp[], seq: number) => void) | undefined;
   #closed = false;
 
   /** Named checkpoint states of this store's consumers, in IndexedDB. */
@@ -115,7 +84,7 @@ export class Store extends EventTarget {
     onClose: () => void,
     maxCheckpointsPerStream?: number,
     persisted?: boolean,
-    onAck?: (ops: EncodedOp[], seq: number) => void,
+    onAck?: (ops: ValueOp[], seq: number) => void,
   ) {
     super();
     this.#onAck = onAck;
@@ -143,14 +112,15 @@ export class Store extends EventTarget {
    * `expiresAt` the key is invisible from that moment and dropped at the next compaction or open.
    *
    * @returns The record's sequence number.
-   * @throws TypeError for a bad key or an unstorable value (nothing is written).
+   * @throws TypeError for a bad key or a value that cannot be written as bytes (nothing is
+   *   written); the promise rejects with a TypeError for a value over 64 MiB encoded.
    * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED`, `STORE_IO_ERROR`, `STORE_CLOSED`.
    */
   put(key: string, value: unknown, options?: ExpiryOptions): Promise<number> {
     assertKey(key);
+    assertStorable(value);
     const expiresAt = expiryOf(options, 'put');
-    const encoded = forTransfer(encodeValue(value));
-    return this.#enqueue([expiresAt ? { type: 'put', key, value: encoded, expiresAt } : { type: 'put', key, value: encoded }]);
+    return this.#enqueue([expiresAt ? { type: 'put', key, value, expiresAt } : { type: 'put', key, value }]);
   }
 
   /**
@@ -167,32 +137,33 @@ export class Store extends EventTarget {
    * Apply puts and deletes atomically, as one record: after any crash, all or none are visible.
    *
    * @returns The batch's single sequence number.
-   * @throws TypeError for an empty batch or any bad operation (nothing is written).
+   * @throws TypeError for an empty batch or any bad operation (nothing is written); the promise
+   *   rejects with a TypeError when the values total over 128 MiB encoded.
    */
   batch(ops: readonly BatchOp[]): Promise<number> {
     if (!Array.isArray(ops)) throw new TypeError('batch takes an array of operations');
     if (ops.length === 0) throw new TypeError('batch must not be empty');
-    let bytes = 0;
-    const encoded = ops.map((op, i): EncodedOp => {
+    const checked = ops.map((op, i): ValueOp => {
       if (typeof op !== 'object' || op === null) throw new TypeError(`batch[${i}] must be an object`);
       assertKey(op.key, `batch[${i}].key`);
       if (op.type === 'del') return { type: 'del', key: op.key };
       if (op.type !== 'put') throw new TypeError(`batch[${i}].type must be 'put' or 'del'`);
-      const value = forTransfer(encodeValue(op.value));
+      try {
+        assertStorable(op.value);
+      } catch (error) {
+        throw new TypeError(`batch[${i}]: ${(error as Error).message}`);
+      }
       const expiresAt = expiryOf(op, `batch[${i}]`);
-      bytes += value.byteLength;
-      return expiresAt ? { type: 'put', key: op.key, value, expiresAt } : { type: 'put', key: op.key, value };
+      return expiresAt ? { type: 'put', key: op.key, value: op.value, expiresAt } : { type: 'put', key: op.key, value: op.value };
     });
-    if (bytes > MAX_BATCH_BYTES) throw new TypeError(`batch values total ${bytes} bytes; the limit is ${MAX_BATCH_BYTES}`);
-    return this.#enqueue(encoded);
+    return this.#enqueue(checked);
   }
 
   /** The value stored under `key`, or undefined. */
   async get(key: string): Promise<unknown> {
     assertKey(key);
     this.#sendPending();
-    const bytes = await this.#call(() => this.#remote.get(key));
-    return bytes === undefined ? undefined : decodeValue(bytes);
+    return this.#call(() => this.#remote.get(key));
   }
 
   /** The values of `keys` in order (undefined where absent), in one round trip. */
@@ -200,8 +171,7 @@ export class Store extends EventTarget {
     if (!Array.isArray(keys)) throw new TypeError('getMany takes an array of keys');
     keys.forEach((key, i) => assertKey(key, `keys[${i}]`));
     this.#sendPending();
-    const values = await this.#call(() => this.#remote.getMany([...keys]));
-    return values.map((bytes) => (bytes === undefined ? undefined : decodeValue(bytes)));
+    return this.#call(() => this.#remote.getMany([...keys]));
   }
 
   /**
@@ -216,7 +186,7 @@ export class Store extends EventTarget {
     while (remaining > 0) {
       const request: ScanRange = { ...cursor, limit: Math.min(remaining, SCAN_PAGE_ENTRIES) };
       const { entries } = await this.#call(() => this.#remote.scan(request, SCAN_PAGE_ENTRIES));
-      for (const [key, bytes] of entries) yield [key, decodeValue(bytes)];
+      for (const [key, value] of entries) yield [key, value];
       remaining -= entries.length;
       const last = entries[entries.length - 1];
       if (!last || entries.length < Math.min(remaining + entries.length, SCAN_PAGE_ENTRIES)) return;
@@ -317,7 +287,7 @@ export class Store extends EventTarget {
     }
   }
 
-  #enqueue(ops: EncodedOp[]): Promise<number> {
+  #enqueue(ops: ValueOp[]): Promise<number> {
     if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`));
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) queueMicrotask(() => this.#sendPending());
@@ -330,12 +300,14 @@ export class Store extends EventTarget {
     if (this.#pending.length === 0) return;
     const group = this.#pending;
     this.#pending = [];
-    const writes = group.map((w) => w.ops);
-    this.#remote.commit(transfer(writes, packForTransfer(writes))).then(
-      (seqs) =>
+    // The values travel by structured clone; the worker encodes them (and reads Blobs).
+    this.#remote.commit(group.map((w) => w.ops)).then(
+      (outcomes: CommitOutcome[]) =>
         group.forEach((w, i) => {
-          this.#onAck?.(w.ops, seqs[i]!);
-          w.resolve(seqs[i]!);
+          const outcome = outcomes[i]!;
+          if (typeof outcome !== 'number') return w.reject(new TypeError(outcome.refused));
+          this.#onAck?.(w.ops, outcome);
+          w.resolve(outcome);
         }),
       (error: unknown) => group.forEach((w) => w.reject(error)),
     );

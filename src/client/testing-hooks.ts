@@ -3,7 +3,7 @@
  * page before it loaded: a registry of store workers, a log of acknowledged writes, and crash
  * triggers. Without that global (every production page) they cost one property read per open.
  */
-import type { EncodedOp, TabRole } from '../protocol.js';
+import type { TabRole, ValueOp } from '../protocol.js';
 
 /** What `walden/testing` puts on `globalThis.__waldenTesting`. */
 export interface TestingGlobal {
@@ -27,7 +27,7 @@ export function testingGlobal(): TestingGlobal | undefined {
 }
 
 /** Register a store's worker and its crash triggers; returns the acknowledgement hook. */
-export function attachTesting(testing: TestingGlobal, store: string, worker: Worker, tab: { role(): TabRole; hang(ms: number): void }): (ops: EncodedOp[], seq: number) => void {
+export function attachTesting(testing: TestingGlobal, store: string, worker: Worker, tab: { role(): TabRole; hang(ms: number): void }): (ops: ValueOp[], seq: number) => void {
   testing.workers[store] = worker;
   (testing.tabs ??= {})[store] = tab;
   worker.addEventListener('message', (event: MessageEvent) => {

@@ -14,12 +14,10 @@
  *   acknowledged is missing from what the new one recovers.
  * - Exactly once: followers tag forwarded commits; the engine's ledger drops repeats.
  */
-import { transfer } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, EngineApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
+import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
 import { Engine, type CompactionPoint } from './engine.js';
-import { transferableBuffers } from '../transfer.js';
 import { openOpfsDirectory } from './opfs.js';
 import { importIntoStore } from './import.js';
 import type { Directory, FileLike } from './files.js';
@@ -94,7 +92,7 @@ function tracked(dir: Directory): { dir: Directory; closeAll(): void } {
 }
 
 /** Build the object `worker.ts` exposes: one store per worker, leading or following. */
-export function createEngineHost(): EngineApi {
+export function createEngineHost(): RecordApi {
   const self = crypto.randomUUID();
   let name = '';
   let openOptions: EngineOpenOptions | undefined;
@@ -543,38 +541,21 @@ export function createEngineHost(): EngineApi {
     },
     async get(key: string) {
       const current = fastPath();
-      const value = current ? current.get(key) : await route<Uint8Array | undefined>('get', [key]);
-      return value ? transfer(value, transferableBuffers([value])) : undefined;
+      return current ? current.get(key) : route<Uint8Array | undefined>('get', [key]);
     },
     async getMany(keys: string[]) {
       const current = fastPath();
-      const values = current ? current.getMany(keys) : await route<(Uint8Array | undefined)[]>('getMany', [keys]);
-      return transfer(values, transferableBuffers(values));
+      return current ? current.getMany(keys) : route<(Uint8Array | undefined)[]>('getMany', [keys]);
     },
-    async scan(range: ScanRange, pageSize: number): Promise<ScanPage> {
-      const page = await route<ScanPage>('scan', [range, pageSize]);
-      return transfer(page, transferableBuffers(page.entries.map(([, v]) => v)));
-    },
-    async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage> {
-      const page = await route<ChangePage>('readChanges', [since, range, maxRecords, waitMs]);
-      // Values from the frame ring stay there (they are copied); the engine's are this call's own.
-      if (page.kind === 'reset' || role !== 'leader') return page;
-      const buffers = new Set(page.changes.flatMap((c) => c.ops.flatMap((op) => (op.type === 'put' ? [op.value.buffer as ArrayBuffer] : []))));
-      return transfer(page, [...buffers]);
-    },
-    async readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): Promise<ResetPage> {
-      const page = await route<ResetPage>('readResetView', [view, afterKey, range, pageSize]);
-      return transfer(page, transferableBuffers(page.entries.map(([, v]) => v)));
-    },
+    scan: (range: ScanRange, pageSize: number) => route<ScanPage>('scan', [range, pageSize]),
+    readChanges: (since: number, range: ScanRange, maxRecords: number, waitMs: number) => route<ChangePage>('readChanges', [since, range, maxRecords, waitMs]),
+    readResetView: (view: number, afterKey: string | undefined, range: ScanRange, pageSize: number) => route<ResetPage>('readResetView', [view, afterKey, range, pageSize]),
     async wake() {
       ring.clear();
       if (openOptions && !closed) await route<void>('wake', []).catch(() => {});
     },
     exportBegin: () => route('exportBegin', []),
-    async exportChunk(view: number, maxBytes: number) {
-      const chunk = await route<{ bytes: Uint8Array; done: boolean }>('exportChunk', [view, maxBytes]);
-      return transfer(chunk, [chunk.bytes.buffer as ArrayBuffer]);
-    },
+    exportChunk: (view: number, maxBytes: number) => route<{ bytes: Uint8Array; done: boolean }>('exportChunk', [view, maxBytes]),
     async importArtifact(storeName: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo> {
       if (openOptions) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
       const held = await acquireLock(storeName, 'now');

@@ -9,7 +9,8 @@
 import { StoreError } from '../errors.js';
 import type { SnapshotIndexView } from '../format/snapshot.js';
 import { bulkLoad, emptyTree, type BTree } from './btree.js';
-import { isReserved, RESERVED_PREFIX } from './ledger.js';
+import { isReserved } from './ledger.js';
+import { RESERVED_PREFIX } from '../keys.js';
 import type { Source, ValueLocation } from './location.js';
 
 /** The snapshot's index still being read, and how far the tree's arrays have got. */

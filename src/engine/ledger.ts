@@ -10,9 +10,8 @@
  * {@link LEDGER_TTL_MS}, so a tab that never comes back leaves nothing behind.
  */
 import { decodeUtf8, encodeUtf8 } from '../format/bytes.js';
+import { RESERVED_PREFIX } from '../keys.js';
 
-/** Keys starting with this are Walden's own; users cannot write or read them. */
-export const RESERVED_PREFIX = '\u0000walden:';
 /** Request numbers remembered per client: a follower keeps at most this many commits in flight. */
 export const LEDGER_WINDOW = 16;
 /** A client's ledger entry is dropped this long after its last write. */

@@ -4,14 +4,14 @@
  * Types and the error wire form only.
  */
 import { StoreError, type StoreErrorCode } from '../errors.js';
-import type { EncodedChange, EngineApi } from '../protocol.js';
+import type { EncodedChange, RecordApi } from '../protocol.js';
 import type { RequestTag } from '../engine/ledger.js';
 
 /** The engine calls a follower forwards to the leader. */
 export type ForwardedMethod = 'commit' | 'get' | 'getMany' | 'scan' | 'readChanges' | 'readResetView' | 'wake' | 'exportBegin' | 'exportChunk' | 'compact' | 'info';
 
-/** The arguments of a forwarded method, as {@link EngineApi} declares them. */
-export type ForwardedArgs<M extends ForwardedMethod> = Parameters<EngineApi[M]>;
+/** The arguments of a forwarded method, as {@link RecordApi} declares them. */
+export type ForwardedArgs<M extends ForwardedMethod> = Parameters<RecordApi[M]>;
 
 /** A heartbeat (every {@link HEARTBEAT_MS}) and announcement of the leader: `ready` once its files are open. */
 export interface LeaderMessage {

@@ -6,7 +6,6 @@
 import { wrap, releaseProxy } from 'comlink';
 import { installErrorTransfer } from '../errors.js';
 import type { EngineApi } from '../protocol.js';
-import { decodeValue } from '../client/codec.js';
 import InlineWorker from '../worker.ts?worker&inline';
 
 import type { StoreState as InspectedStore } from './types.js';
@@ -54,7 +53,7 @@ export async function inspectStore(name: string): Promise<InspectedStore> {
       let gt: string | undefined;
       for (;;) {
         const { entries: page } = await remote.scan(gt === undefined ? {} : { gt }, 1024);
-        for (const [key, bytes, seq] of page) entries.push({ key, value: decodeValue(bytes), seq });
+        for (const [key, value, seq] of page) entries.push({ key, value, seq });
         if (page.length < 1024) break;
         gt = page[page.length - 1]![0];
       }

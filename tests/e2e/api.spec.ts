@@ -128,11 +128,17 @@ test('bad input is a TypeError and writes nothing', async ({ harness }, info) =>
   const r = await harness.evaluate(async (name) => {
     await window.harness.open(name);
     const store = window.harness.store! as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const cryptoKey = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const directory = await navigator.storage.getDirectory();
+    const messages: string[] = [];
     const attempts: [string, () => unknown][] = [
       ['number key', () => store.put!(1, 'v')],
       ['empty key', () => store.put!('', 'v')],
       ['lone surrogate', () => store.put!('a\uD800', 'v')],
-      ['undefined value', () => store.put!('k', undefined)],
+      ['CryptoKey value', () => store.put!('k', { keys: [cryptoKey] })],
+      ['FileSystemHandle value', () => store.put!('k', { dir: directory })],
+      ['MessagePort value', () => store.put!('k', new Map([['port', new MessageChannel().port1]]))],
+      ['SharedArrayBuffer view', () => store.put!('k', new Uint8Array(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer))],
       ['function value', () => store.put!('k', { f() {} })],
       ['symbol value', () => store.put!('k', Symbol('s'))],
       ['weakmap value', () => store.put!('k', new WeakMap())],
@@ -151,6 +157,7 @@ test('bad input is a TypeError and writes nothing', async ({ harness }, info) =>
         out[label] = 'no error';
       } catch (error) {
         out[label] = (error as Error).name;
+        messages.push((error as Error).message);
       }
     }
     let badName = 'no error';
@@ -160,8 +167,10 @@ test('bad input is a TypeError and writes nothing', async ({ harness }, info) =>
       badName = (error as Error).name;
     }
     const info = await window.harness.store!.info();
-    return { out, badName, seq: info.seq, keys: info.keys };
+    return { out, badName, seq: info.seq, keys: info.keys, messages };
   }, name);
+  // What cannot be written as bytes is named, with where it sits in the value.
+  expect(r.messages).toEqual(expect.arrayContaining(['value.keys.0 is CryptoKey, which cannot be stored (it cannot be written as bytes)', expect.stringMatching(/^value\.dir is FileSystemDirectoryHandle/), expect.stringMatching(/^value\.get\(…\) is MessagePort/)]));
   for (const [label, errorName] of Object.entries(r.out)) expect(errorName, label).toBe('TypeError');
   expect(r.badName).toBe('TypeError');
   expect(r.seq).toBe(0);

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Remote } from 'comlink';
 import { feed, publicFeed } from '../../../src/client/feed.js';
-import { encodeValue } from '../../../src/client/codec.js';
 import { StoreError } from '../../../src/errors.js';
 import type { ChangePage, EngineApi, ResetPage } from '../../../src/protocol.js';
 
@@ -10,14 +9,14 @@ describe('feed', () => {
   it('starts a reset again when its view died with the old leader', async () => {
     let resets = 0;
     const remote = {
-      async readChanges(since: number): Promise<ChangePage> {
+      async readChanges(since: number): Promise<ChangePage<unknown>> {
         if (since < 5) return { kind: 'reset', seq: 5, view: ++resets };
         return { kind: 'changes', changes: [{ seq: 6, ops: [{ type: 'del', key: 'a' }] }], next: 6 };
       },
-      async readResetView(view: number, after: string | undefined): Promise<ResetPage> {
+      async readResetView(view: number, after: string | undefined): Promise<ResetPage<unknown>> {
         if (view === 1 && after !== undefined) throw new StoreError('STORE_CLOSED', 'the frozen view expired or was released; start again');
-        if (after === undefined) return { entries: [['a', encodeValue(1)]], done: false };
-        return { entries: [['b', encodeValue(2)]], done: true };
+        if (after === undefined) return { entries: [['a', 1]], done: false };
+        return { entries: [['b', 2]], done: true };
       },
     } as unknown as Remote<EngineApi>;
     const seen: string[] = [];
@@ -30,8 +29,8 @@ describe('feed', () => {
 
   it('still fails on other errors', async () => {
     const remote = {
-      readChanges: async (): Promise<ChangePage> => ({ kind: 'reset', seq: 1, view: 1 }),
-      readResetView: async (): Promise<ResetPage> => {
+      readChanges: async (): Promise<ChangePage<unknown>> => ({ kind: 'reset', seq: 1, view: 1 }),
+      readResetView: async (): Promise<ResetPage<unknown>> => {
         throw new StoreError('STORE_CORRUPTION', 'bad');
       },
     } as unknown as Remote<EngineApi>;
