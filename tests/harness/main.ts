@@ -6,6 +6,7 @@ import { decodeCheckpoint, deleteStore, encodeCheckpoint, exportTo, importFrom, 
 import WaldenWorker from '../../src/worker.ts?worker';
 import { wrap } from 'comlink';
 import type { EngineApi } from '../../src/protocol.js';
+import { reopenAndCheckValues, writeAndCheckValues } from './values.js';
 
 /** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
 interface Writer {
@@ -36,6 +37,8 @@ const harness = {
   /** The harness store's worker applies `commits` more forwarded commits, then crashes before answering the last. */
   crashBeforeAnswer: (commits: number) => wrap<EngineApi>(harness.worker!).testingCrashBeforeAnswer(commits),
   startSeqConsumer,
+  writeAndCheckValues,
+  reopenAndCheckValues,
   consumer: undefined as SeqConsumer | undefined,
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */

@@ -66,9 +66,12 @@ const treeOf = (files: boolean) => fc.letrec<{ value: unknown }>((tie) => ({
     fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.nat(20).map(String)), tie('value'), { maxKeys: 5 }),
     fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((entries) => new Map(entries)),
     fc.array(tie('value'), { maxLength: 4 }).map((items) => new Set(items)),
-    fc.tuple(fc.nat(errorTypes.length - 1), fc.option(fc.string({ maxLength: 12 })), fc.option(tie('value'), { freq: 3 })).map(([kind, message, cause]) => {
+    // The stack is set, so that the same seed gives the same error wherever it is generated.
+    fc.tuple(fc.nat(errorTypes.length - 1), fc.option(fc.string({ maxLength: 12 })), fc.option(tie('value'), { freq: 3 }), fc.string({ maxLength: 20 })).map(([kind, message, cause, stack]) => {
       const Ctor = errorTypes[kind]!;
-      return cause === null ? (message === null ? new Ctor() : new Ctor(message)) : new Ctor(message ?? undefined, { cause });
+      const error = cause === null ? (message === null ? new Ctor() : new Ctor(message)) : new Ctor(message ?? undefined, { cause });
+      error.stack = `${Ctor.name}: ${stack}`;
+      return error;
     }),
   ),
 })).value;
