@@ -113,3 +113,43 @@ test("a snapshot whose values are damaged is found just after the open, and the 
   expect(r.wrong).toEqual([]);
   expect(r.files).not.toContain(r.newest);
 });
+
+test('a flipped byte inside a stored Blob is STORE_CORRUPTION; restored, the Blob reads back byte for byte', async ({ harness }, info) => {
+  const name = storeName(info.title);
+  const r = await harness.evaluate(async (name) => {
+    const dirOf = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
+    const readFile = async (file: string) => new Uint8Array(await (await (await (await dirOf()).getFileHandle(file)).getFile()).arrayBuffer());
+    const writeFile = async (file: string, bytes: Uint8Array) => {
+      const writable = await (await (await dirOf()).getFileHandle(file, { create: true })).createWritable();
+      await writable.write(bytes as Uint8Array<ArrayBuffer>);
+      await writable.close();
+    };
+    const photo = new Uint8Array(4096).fill(0x5a);
+    await window.harness.open(name);
+    await window.harness.store!.put('photo', { photo: new File([photo], 'cat.png', { type: 'image/png', lastModified: 7 }), caption: 'a cat' });
+    // Later records, so the damage is not a torn tail.
+    for (let i = 0; i < 5; i++) await window.harness.store!.put(`k${i}`, i);
+    await window.harness.store!.close();
+    const wal = 'wal-0000000000000001.log';
+    const original = await readFile(wal);
+    const at = original.indexOf(0x5a) + 2000;
+    const damaged = original.slice();
+    damaged[at]! ^= 0x01;
+    await writeFile(wal, damaged);
+    let corrupt: { code?: string; message?: string } = {};
+    try {
+      await window.harness.open(name);
+    } catch (error) {
+      corrupt = { code: (error as { code: string }).code, message: (error as Error).message };
+    }
+    await writeFile(wal, original);
+    await window.harness.open(name);
+    const value = (await window.harness.store!.get('photo')) as { photo: File; caption: string };
+    const bytes = new Uint8Array(await value.photo.arrayBuffer());
+    await window.harness.store!.close();
+    return { corrupt, isFile: value.photo instanceof File, name: value.photo.name, type: value.photo.type, lastModified: value.photo.lastModified, intact: bytes.length === 4096 && bytes.every((b) => b === 0x5a), caption: value.caption };
+  }, name);
+  expect(r.corrupt.code).toBe('STORE_CORRUPTION');
+  expect(r.corrupt.message).toMatch(/wal-0000000000000001\.log at offset \d+/);
+  expect(r).toMatchObject({ isFile: true, name: 'cat.png', type: 'image/png', lastModified: 7, intact: true, caption: 'a cat' });
+});

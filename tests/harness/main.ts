@@ -16,8 +16,29 @@ interface Writer {
   done: Promise<void>;
 }
 
+/** The bytes of write `i`'s photo: their length and every byte tell `i`. */
+function photoBytes(i: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(100 + (i % 400)).fill(i % 251);
+}
+
+/** Write `i` of round `round`; every third one carries a Blob (a "photo"), so crashes cover Blob values. */
 function valueFor(round: number, i: number) {
-  return { round, i, at: new Date(1_700_000_000_000 + i), tags: new Set(['a', `t${i % 7}`]), pad: 'x'.repeat(i % 200) };
+  const value: Record<string, unknown> = { round, i, at: new Date(1_700_000_000_000 + i), tags: new Set(['a', `t${i % 7}`]), pad: 'x'.repeat(i % 200) };
+  if (i % 3 === 0) value.photo = new Blob([photoBytes(i)], { type: 'image/png' });
+  return value;
+}
+
+/** The same value as JSON, with Sets as arrays and Blobs as their size and type (their bytes are checked apart). */
+const describeValue = (value: unknown) => JSON.stringify(value, (_k, v) => (v instanceof Set ? [...v] : v instanceof Blob ? `Blob ${v.size} ${v.type}` : v));
+
+/** Whether `got`'s photo holds exactly the bytes of write `i`. */
+async function photoIntact(got: unknown, i: number): Promise<boolean> {
+  const photo = (got as { photo?: unknown }).photo;
+  if (i % 3 !== 0) return photo === undefined;
+  if (!(photo instanceof Blob)) return false;
+  const bytes = new Uint8Array(await photo.arrayBuffer());
+  const expected = photoBytes(i);
+  return bytes.length === expected.length && bytes.every((b, j) => b === expected[j]);
 }
 
 const harness = {
@@ -105,10 +126,10 @@ const harness = {
       const b = present.get(`r${round}:${n}:b`);
       if (n % 10 === 9 ? a === undefined && b === undefined : single === undefined) break;
       if (n % 10 === 9 && (a === undefined || b === undefined)) throw new Error(`round ${round}: batch ${n} is half there`);
-      const expected = JSON.stringify(valueFor(round, n), (_k, v) => (v instanceof Set ? [...v] : v));
+      const expected = describeValue(valueFor(round, n));
       for (const got of n % 10 === 9 ? [a, b] : [single]) {
-        const actual = JSON.stringify(got, (_k, v) => (v instanceof Set ? [...v] : v));
-        if (actual !== expected || !((got as { at: unknown }).at instanceof Date)) throw new Error(`round ${round}: value ${n} differs: ${actual}`);
+        const actual = describeValue(got);
+        if (actual !== expected || !((got as { at: unknown }).at instanceof Date) || !(await photoIntact(got, n))) throw new Error(`round ${round}: value ${n} differs: ${actual}`);
       }
       n++;
     }
