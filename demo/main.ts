@@ -10,7 +10,12 @@ interface Note {
   title: string;
   body: string;
   createdAt: Date;
+  /** A picture attached offline: the File itself is the value, stored in the log. */
+  picture?: File;
 }
+
+/** Object URLs of the pictures on screen, revoked when the list is drawn again. */
+let pictureUrls: string[] = [];
 
 let store: Store | undefined;
 let worker: Worker | undefined;
@@ -89,6 +94,7 @@ async function render(): Promise<void> {
   const token = ++renderToken;
   const query = $<HTMLInputElement>('search').value.toLowerCase();
   const items: HTMLLIElement[] = [];
+  const urls: string[] = [];
   let shown = 0;
   for await (const [key, value] of store.scan({ prefix: 'note:', reverse: true, limit: 200 })) {
     const note = value as Note;
@@ -99,6 +105,12 @@ async function render(): Promise<void> {
     item.querySelector('b')!.textContent = note.title;
     item.querySelector('span')!.textContent = note.body;
     item.querySelector('small')!.textContent = note.createdAt.toLocaleString();
+    if (note.picture) {
+      const url = URL.createObjectURL(note.picture);
+      urls.push(url);
+      const img = Object.assign(document.createElement('img'), { src: url, alt: note.picture.name, className: 'picture' });
+      item.querySelector('.text')!.append(img);
+    }
     item.querySelector('button')!.onclick = async () => {
       await store!.delete(key);
       await render();
@@ -106,7 +118,9 @@ async function render(): Promise<void> {
     items.push(item);
     shown++;
   }
-  if (token !== renderToken) return;
+  if (token !== renderToken) return urls.forEach((url) => URL.revokeObjectURL(url));
+  pictureUrls.forEach((url) => URL.revokeObjectURL(url));
+  pictureUrls = urls;
   $('notes').replaceChildren(...items);
   $('empty').hidden = shown > 0;
   await renderPanel();
@@ -140,7 +154,9 @@ $('compose').onsubmit = async (event) => {
   event.preventDefault();
   const title = $<HTMLInputElement>('title').value.trim();
   const body = $<HTMLTextAreaElement>('body').value.trim();
-  const seq = await store!.put(`note:${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, { title, body, createdAt: new Date() } satisfies Note);
+  const picture = $<HTMLInputElement>('picture').files?.[0];
+  const note: Note = picture ? { title, body, createdAt: new Date(), picture } : { title, body, createdAt: new Date() };
+  const seq = await store!.put(`note:${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, note);
   $<HTMLFormElement>('compose').reset();
   log(`Saved (seq ${seq}): on disk before this message appeared.`);
   await render();

@@ -13,6 +13,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const ORIGIN = 'http://127.0.0.1:47125';
 const STORE = 'walden-notes';
 let preview: ChildProcess | undefined;
+/** A 1×1 PNG. */
+const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -80,6 +82,13 @@ test('works offline: the service worker serves the app and the notes are there',
     await expect(page.locator('#badge')).toContainText('offline');
     await expect(page.locator('#notes li', { hasText: 'Buy milk' })).toHaveCount(1);
     await addNote(page, 'Written offline');
+    // A picture attached offline is stored (a File value) and shown again after a reload.
+    await page.setInputFiles('#picture', { name: 'dot.png', mimeType: 'image/png', buffer: Buffer.from(ONE_PIXEL_PNG, 'base64') });
+    await addNote(page, 'With a picture');
+    await page.reload();
+    const picture = page.locator('#notes li', { hasText: 'With a picture' }).locator('img.picture');
+    await expect(picture).toHaveAttribute('alt', 'dot.png');
+    await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1);
     await context.setOffline(false);
   } finally {
     await profile.close();
