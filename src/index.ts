@@ -7,5 +7,5 @@ export type { Change, ChangeOp, WatchOptions } from './client/feed.js';
 export type { ConsumeOptions, Consumer } from './client/consume.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointFormatError, type CheckpointData } from './format/checkpoint.js';
 export { importStore, type ImportStoreOptions } from './client/open.js';
-export { exportTo, importFrom, manifestUrlOf, type TransferOptions, type TransferProgress } from './client/remote.js';
+export { exportTo, importFrom, manifestUrlOf, type TransferOptions, type TransferProgress } from './client/http-backup.js';
 export type { ExportManifest, ManifestFile } from './format/artifact.js';

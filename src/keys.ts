@@ -1,4 +1,5 @@
-/** Pure key helpers both sides use: what a valid key is, and the prefix reserved for Walden's own entries. */
+/** Pure key helpers both sides use: what a valid key is, ranges, and the prefix reserved for Walden's own entries. */
+import type { ScanRange } from './protocol.js';
 
 /** Keys Walden keeps for itself (the request-id ledger) start with this; no app key may. */
 export const RESERVED_PREFIX = '\u0000walden:';
@@ -7,6 +8,22 @@ export const RESERVED_PREFIX = '\u0000walden:';
 export const MAX_KEY_BYTES = 64 * 1024;
 
 const utf8 = new TextEncoder();
+
+/** Whether `key` is one of Walden's reserved keys. */
+export function isReserved(key: string): boolean {
+  return key.startsWith(RESERVED_PREFIX);
+}
+
+/** Whether `key` falls in `range` (its `limit` and `reverse` do not apply); reserved keys never do. */
+export function keyInRange(key: string, range: ScanRange): boolean {
+  if (isReserved(key)) return false;
+  if (range.prefix !== undefined && !key.startsWith(range.prefix)) return false;
+  if (range.gt !== undefined && !(key > range.gt)) return false;
+  if (range.gte !== undefined && !(key >= range.gte)) return false;
+  if (range.lt !== undefined && !(key < range.lt)) return false;
+  if (range.lte !== undefined && !(key <= range.lte)) return false;
+  return true;
+}
 
 /**
  * Throw a TypeError unless `key` is a valid key: a non-empty, well-formed string of at most

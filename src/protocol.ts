@@ -48,6 +48,12 @@ export interface RecoveryReport {
   damagedFiles: { file: string; reason: string }[];
 }
 
+/** A forwarded commit's identity: the sending worker and its request number (the leader's ledger makes it idempotent). */
+export interface RequestTag {
+  client: string;
+  n: number;
+}
+
 /** Whether a tab's worker owns the files (`leader`) or forwards its calls to the one that does. */
 export type TabRole = 'leader' | 'follower';
 

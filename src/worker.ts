@@ -4,7 +4,7 @@
  */
 import { expose } from 'comlink';
 import { installErrorTransfer } from './errors.js';
-import { createEngineHost } from './engine/host.js';
+import { createEngineHost } from './host/host.js';
 import { withValueCodec } from './host/values.js';
 
 installErrorTransfer();

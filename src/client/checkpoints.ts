@@ -3,8 +3,8 @@
  * each save durable (a strict transaction) when it resolves.
  */
 import type { IDBPDatabase } from 'idb';
-import type { CatalogSchema, CheckpointRow } from '../meta/catalog.js';
-import { checkpointRange } from '../meta/ranges.js';
+import type { CatalogSchema, CheckpointRow } from '../platform/catalog.js';
+import { checkpointRange } from '../platform/ranges.js';
 
 /** Checkpoints kept per stream unless `maxCheckpointsPerStream` says otherwise. */
 export const DEFAULT_MAX_CHECKPOINTS_PER_STREAM = 10;
@@ -58,7 +58,7 @@ export class Checkpoints {
 
   #open(): Promise<IDBPDatabase<CatalogSchema>> {
     // idb loads with the first checkpoint call, not with the page entry.
-    this.#db ??= import('../meta/catalog.js').then((catalog) => catalog.openCatalogDb());
+    this.#db ??= import('../platform/catalog.js').then((catalog) => catalog.openCatalogDb());
     return this.#db;
   }
 

@@ -181,7 +181,7 @@ export async function deleteStore(name: string): Promise<void> {
 
 async function deleteCatalogRows(name: string): Promise<void> {
   // idb loads only when a store is deleted, not with the page entry.
-  const { IdbCatalog, openCatalogDb } = await import('../meta/catalog.js');
+  const { IdbCatalog, openCatalogDb } = await import('../platform/catalog.js');
   const catalog = new IdbCatalog(await openCatalogDb());
   try {
     await catalog.deleteStore(name);

@@ -9,11 +9,12 @@ import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, typ
 import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
 import { encodeUtf8 } from '../format/bytes.js';
 import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
-import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './files.js';
+import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
 import { parseWalName, snapshotName, walName } from './names.js';
 import { iterateRange } from './range.js';
-import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest, type RequestTag } from './ledger.js';
+import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
+import type { RequestTag } from '../protocol.js';
 import { readRecords } from './history.js';
 import { recover, scrubSnapshot, type OpenSnapshot } from './recovery.js';
 import type { KeyIndex } from './keyindex.js';

@@ -2,8 +2,8 @@
 import { StoreError } from '../errors.js';
 import { decodeOps, decodeRecord } from '../format/wal.js';
 import type { EncodedChange, EncodedOp, ScanRange } from '../protocol.js';
-import { readAt } from './files.js';
-import { keyInRange } from './range.js';
+import { readAt } from './ports.js';
+import { keyInRange } from '../keys.js';
 import type { Segment } from './segment.js';
 
 /**

@@ -9,7 +9,7 @@
 import { StoreError } from '../errors.js';
 import type { SnapshotIndexView } from '../format/snapshot.js';
 import { bulkLoad, emptyTree, type BTree } from './btree.js';
-import { isReserved } from './ledger.js';
+import { isReserved } from '../keys.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import type { Source, ValueLocation } from './location.js';
 

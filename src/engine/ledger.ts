@@ -17,19 +17,8 @@ export const LEDGER_WINDOW = 16;
 /** A client's ledger entry is dropped this long after its last write. */
 export const LEDGER_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** A forwarded commit's identity: the sending worker and its request number. */
-export interface RequestTag {
-  client: string;
-  n: number;
-}
-
 /** One remembered request: its number, its first seq and how many records it wrote. */
 type LedgerRow = [n: number, first: number, count: number];
-
-/** Whether `key` is one of Walden's reserved keys. */
-export function isReserved(key: string): boolean {
-  return key.startsWith(RESERVED_PREFIX);
-}
 
 /** The ledger key of `client`. */
 export function ledgerKey(client: string): string {

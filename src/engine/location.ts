@@ -1,5 +1,5 @@
 /** Where values live: the index maps each key to a location in an open file. */
-import type { FileLike } from './files.js';
+import type { FileLike } from './ports.js';
 
 /** An open file that holds values: a WAL segment or a snapshot. */
 export interface Source {

@@ -3,7 +3,7 @@
  * was flushed apart from what was only written, so a test can crash at any step, tear any write
  * at any byte, and drop everything not flushed (power loss) before reopening.
  */
-import type { Catalog, Directory, FileLike, SnapshotRow } from './files.js';
+import type { Catalog, Directory, FileLike, SnapshotRow } from './ports.js';
 
 /** Thrown by every operation once the simulated machine has crashed. */
 export class SimulatedCrash extends Error {

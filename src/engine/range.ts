@@ -1,7 +1,7 @@
 /** Turning a {@link ScanRange} into iteration over the ordered index. */
 import type { BTree } from './btree.js';
 import type { ScanRange } from '../protocol.js';
-import { isReserved } from './ledger.js';
+import { isReserved } from '../keys.js';
 
 /** The smallest string greater than every string that starts with `prefix`, or undefined if none. */
 export function prefixSuccessor(prefix: string): string | undefined {
@@ -61,15 +61,4 @@ export function* iterateRange<V>(index: BTree<string, V>, range: ScanRange, max:
       if (++count >= max) return;
     }
   }
-}
-
-/** Whether `key` falls in `range` (its `limit` and `reverse` do not apply); reserved keys never do. */
-export function keyInRange(key: string, range: ScanRange): boolean {
-  if (isReserved(key)) return false;
-  if (range.prefix !== undefined && !key.startsWith(range.prefix)) return false;
-  if (range.gt !== undefined && !(key > range.gt)) return false;
-  if (range.gte !== undefined && !(key >= range.gte)) return false;
-  if (range.lt !== undefined && !(key < range.lt)) return false;
-  if (range.lte !== undefined && !(key <= range.lte)) return false;
-  return true;
 }

@@ -13,7 +13,7 @@ import {
 } from '../format/wal.js';
 import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, type SnapshotIndexView, type SnapshotLayout } from '../format/snapshot.js';
 import { getUint64, viewOf } from '../format/bytes.js';
-import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './files.js';
+import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './ports.js';
 import type { Source } from './location.js';
 import { KeyIndex } from './keyindex.js';
 import { parseSnapshotName, parseWalName } from './names.js';

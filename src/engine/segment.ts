@@ -1,5 +1,5 @@
 /** An open WAL segment being appended to or read from. */
-import { writeAt, type FileLike } from './files.js';
+import { writeAt, type FileLike } from './ports.js';
 import type { Source } from './location.js';
 
 /** A WAL segment: its file, first seq and logical end (the file may be preallocated past it). */

@@ -2,13 +2,12 @@
  * A follower's side of forwarded calls: each gets an id, waits for the leader's answer, and is
  * sent again to every new leader until answered. Commits carry a {@link RequestTag} so that a
  * commit the old leader applied but could not answer is not applied twice (see `ledger.ts`).
- * Commits are sent in order, at most {@link LEDGER_WINDOW} at a time; groups waiting behind
- * them are merged into one request.
+ * Commits are sent in order, at most `window` at a time (the leader's ledger remembers that many
+ * per client); groups waiting behind them are merged into one request.
  */
 import { StoreError } from '../errors.js';
-import type { EncodedOp } from '../protocol.js';
-import { LEDGER_WINDOW, type RequestTag } from '../engine/ledger.js';
-import { fromWire, type ForwardedMethod, type RequestMessage, type ResponseMessage } from './protocol.js';
+import type { EncodedOp, RequestTag } from '../protocol.js';
+import { fromWire, type ForwardedMethod, type RequestMessage, type ResponseMessage } from './messages.js';
 
 /** A forwarded call waiting for its answer. */
 export interface Pending {
@@ -38,10 +37,12 @@ export class Forwarder {
   /**
    * @param self This worker's client id (the `from` of its requests, the `client` of its tags).
    * @param post Send a message to the channel.
+   * @param window Commits in flight at most: the requests per client the leader's ledger remembers.
    */
   constructor(
     readonly self: string,
     readonly post: (message: RequestMessage) => void,
+    readonly window: number,
   ) {}
 
   /** The leader calls go to; undefined while there is none. */
@@ -117,7 +118,7 @@ export class Forwarder {
 
   /** Send queued commits, merged, while fewer than the ledger window are in flight. */
   #pump(): void {
-    while (this.#queued.length > 0 && this.#commitsInFlight < LEDGER_WINDOW) {
+    while (this.#queued.length > 0 && this.#commitsInFlight < this.window) {
       const groups = this.#queued;
       this.#queued = [];
       const writes = groups.flatMap((g) => g.writes);

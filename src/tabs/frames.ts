@@ -6,7 +6,7 @@
  * the state (a reset). The replication seed's rule: an offset gap means resync, never skip.
  */
 import type { EncodedChange, ScanRange } from '../protocol.js';
-import { keyInRange } from '../engine/range.js';
+import { keyInRange } from '../keys.js';
 
 /** Records a follower keeps by default. */
 export const FRAME_RING_RECORDS = 4096;

@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { Forwarder } from '../../../src/tabs/forwarder.js';
 import { LEDGER_WINDOW } from '../../../src/engine/ledger.js';
-import type { RequestMessage } from '../../../src/tabs/protocol.js';
+import type { RequestMessage } from '../../../src/tabs/messages.js';
 
 function setup() {
   const sent: RequestMessage[] = [];
-  const forwarder = new Forwarder('me', (m) => sent.push(m));
+  const forwarder = new Forwarder('me', (m) => sent.push(m), LEDGER_WINDOW);
   const answer = (m: RequestMessage, value: unknown) => forwarder.receive({ t: 'res', to: 'me', id: m.id, epoch: 1, ok: true, value });
   return { sent, forwarder, answer };
 }

@@ -7,12 +7,12 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ARTIFACT_MAX_FILES, decodeTarHeader, invalidArtifact, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
 import { CheckpointFormatError, decodeCheckpoint, type CheckpointData } from '../format/checkpoint.js';
 import { StoreError } from '../errors.js';
-import type { IdbCatalog } from '../meta/catalog.js';
+import type { IdbCatalog } from '../platform/catalog.js';
 import type { StoreInfo } from '../protocol.js';
-import { Engine } from './engine.js';
-import { writeAt } from './files.js';
-import { openOpfsDirectory } from './opfs.js';
-import { verifySnapshot } from './recovery.js';
+import { Engine } from '../engine/engine.js';
+import { writeAt } from '../engine/ports.js';
+import { openOpfsDirectory } from '../platform/opfs.js';
+import { verifySnapshot } from '../engine/recovery.js';
 
 /** Bytes per read of the artifact while hashing or staging. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;

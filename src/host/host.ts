@@ -16,16 +16,17 @@
  */
 import { StoreError } from '../errors.js';
 import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
-import { IdbCatalog, openCatalogDb } from '../meta/catalog.js';
-import { Engine, type CompactionPoint } from './engine.js';
-import { openOpfsDirectory } from './opfs.js';
+import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
+import { Engine, type CompactionPoint } from '../engine/engine.js';
+import { openOpfsDirectory } from '../platform/opfs.js';
 import { importIntoStore } from './import.js';
-import type { Directory, FileLike } from './files.js';
-import type { RequestTag } from './ledger.js';
-import { acquireLock, lockName, othersWaiting, type HeldLock } from '../tabs/leadership.js';
+import type { Directory, FileLike } from '../engine/ports.js';
+import type { RequestTag } from '../protocol.js';
+import { LEDGER_WINDOW } from '../engine/ledger.js';
+import { acquireLock, lockName, othersWaiting, type HeldLock } from '../tabs/locks.js';
 import { Forwarder } from '../tabs/forwarder.js';
 import { FrameRing } from '../tabs/frames.js';
-import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/protocol.js';
+import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type ForwardedMethod, type TabMessage } from '../tabs/messages.js';
 
 /** A leader whose page has not pinged it for this long hands over, if another tab waits. */
 export const PAGE_SILENT_MS = 4_000;
@@ -505,7 +506,7 @@ export function createEngineHost(): RecordApi {
       openOptions = options;
       channel = new BroadcastChannel(lockName(name));
       channel.onmessage = (event: MessageEvent<TabMessage>) => onMessage(event.data);
-      forwarder = new Forwarder(self, post);
+      forwarder = new Forwarder(self, post, LEDGER_WINDOW);
       watchTimer = setInterval(watchLeader, HEARTBEAT_MS * 2);
       const ready = new Promise<void>((resolve, reject) => {
         onReady = resolve;

@@ -4,7 +4,7 @@
  * because Chromium's `'default'` does not fsync.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { Catalog, SnapshotRow } from '../engine/files.js';
+import type { Catalog, SnapshotRow } from '../engine/ports.js';
 import type { CheckpointData } from '../format/checkpoint.js';
 
 /** Name of the IndexedDB database shared by all stores of an origin. */

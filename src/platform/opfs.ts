@@ -3,7 +3,7 @@
  * Runs in a dedicated worker (sync access handles exist nowhere else).
  */
 import { StoreError } from '../errors.js';
-import type { Directory, FileLike } from './files.js';
+import type { Directory, FileLike } from '../engine/ports.js';
 
 /** Attempts and delay when a handle is still held by a context that is going away. */
 const LOCKED_RETRIES = 20;

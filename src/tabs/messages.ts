@@ -5,7 +5,7 @@
  */
 import { StoreError, type StoreErrorCode } from '../errors.js';
 import type { EncodedChange, RecordApi } from '../protocol.js';
-import type { RequestTag } from '../engine/ledger.js';
+import type { RequestTag } from '../protocol.js';
 
 /** The engine calls a follower forwards to the leader. */
 export type ForwardedMethod = 'commit' | 'get' | 'getMany' | 'scan' | 'readChanges' | 'readResetView' | 'wake' | 'exportBegin' | 'exportChunk' | 'compact' | 'info';
