@@ -11,6 +11,8 @@ export type StoreErrorCode =
   | 'STORE_IO_ERROR'
   | 'STORE_DATA_LOST'
   | 'STORE_INVALID_ARTIFACT'
+  | 'STORE_INVALID_CHECKPOINT'
+  | 'STORE_VIEW_EXPIRED'
   | 'STORE_EXISTS';
 
 /** The one runtime error class of Walden: `code` is stable, `message` may change, `cause` keeps the original error. */
@@ -27,6 +29,11 @@ export class StoreError extends Error {
     super(message, options);
     this.code = code;
   }
+}
+
+/** The error for a call on a store that was closed (one message, wherever it is thrown). */
+export function closedError(store: string): StoreError {
+  return new StoreError('STORE_CLOSED', `store ${JSON.stringify(store)} is closed`);
 }
 
 const QUOTA_NAMES = new Set(['QuotaExceededError']);
@@ -52,8 +59,12 @@ interface WireStoreError {
   storeError: { code: StoreErrorCode; message: string; causeName?: string };
 }
 
+interface WireTypeError {
+  typeError: { message: string };
+}
+
 /**
- * Make thrown {@link StoreError}s keep their `code` across Comlink.
+ * Make thrown {@link StoreError}s keep their `code`, and TypeErrors their class, across Comlink.
  * Comlink's built-in `throw` handler sends only message, name and stack; this wraps it.
  * Call it on both sides (page and worker); calling it twice is harmless.
  */
@@ -65,12 +76,16 @@ export function installErrorTransfer(): void {
     canHandle: builtin.canHandle,
     serialize(thrown: unknown): [unknown, Transferable[]] {
       const { value } = thrown as { value: unknown };
+      // A wrong argument stays a real TypeError on the other side (Comlink's own gives a plain Error named so).
+      if (value instanceof TypeError) return [{ typeError: { message: value.message } } satisfies WireTypeError, []];
       if (!(value instanceof StoreError)) return builtin.serialize(thrown);
       const causeName = (value.cause as { name?: string } | undefined)?.name;
       const wire: WireStoreError = { storeError: { code: value.code, message: value.message, ...(causeName ? { causeName } : {}) } };
       return [wire, []];
     },
     deserialize(wire: unknown): unknown {
+      const typeError = (wire as Partial<WireTypeError> | null)?.typeError;
+      if (typeError) throw new TypeError(typeError.message);
       const e = (wire as Partial<WireStoreError> | null)?.storeError;
       if (!e) return builtin.deserialize(wire);
       throw new StoreError(e.code, e.message, e.causeName ? { cause: { name: e.causeName } } : undefined);

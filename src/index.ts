@@ -2,10 +2,10 @@ export { openStore, deleteStore, type OpenStoreOptions } from './client/open.js'
 export { Store, type BatchOp, type ExpiryOptions } from './client/store.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export type { Durability, ScanRange, StoreInfo, RecoveryReport } from './protocol.js';
-export { Checkpoints, type Checkpoint, type CheckpointInput } from './client/checkpoints.js';
+export { Checkpoints, decodeCheckpoint, type Checkpoint, type CheckpointInput } from './client/checkpoints.js';
 export type { Change, ChangeOp, WatchOptions } from './client/feed.js';
 export type { ConsumeOptions, Consumer } from './client/consume.js';
-export { encodeCheckpoint, decodeCheckpoint, CheckpointFormatError, type CheckpointData } from './format/checkpoint.js';
+export { encodeCheckpoint, type CheckpointData } from './format/checkpoint.js';
 export { importStore, type ImportStoreOptions } from './client/open.js';
 export { exportTo, importFrom, manifestUrlOf, type TransferOptions, type TransferProgress } from './client/http-backup.js';
 export type { ExportManifest, ManifestFile } from './format/artifact.js';

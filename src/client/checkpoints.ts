@@ -5,6 +5,8 @@
 import type { IDBPDatabase } from 'idb';
 import type { CatalogSchema, CheckpointRow } from '../platform/catalog.js';
 import { checkpointRange } from '../platform/ranges.js';
+import { StoreError } from '../errors.js';
+import { readCheckpoint, type CheckpointData } from '../format/checkpoint.js';
 
 /** Checkpoints kept per stream unless `maxCheckpointsPerStream` says otherwise. */
 export const DEFAULT_MAX_CHECKPOINTS_PER_STREAM = 10;
@@ -135,4 +137,17 @@ export class Checkpoints {
     this.#db = undefined;
     (await db)?.close();
   }
+}
+
+/**
+ * Decode bytes made by `encodeCheckpoint` (docs/format.md, "Checkpoints").
+ *
+ * @throws TypeError when `bytes` is not a Uint8Array.
+ * @throws {@link StoreError} `STORE_INVALID_CHECKPOINT` for truncated, damaged, foreign or newer-version bytes.
+ */
+export function decodeCheckpoint(bytes: Uint8Array): CheckpointData {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeCheckpoint takes a Uint8Array');
+  const result = readCheckpoint(bytes);
+  if (result.kind === 'invalid') throw new StoreError('STORE_INVALID_CHECKPOINT', result.reason);
+  return result.checkpoint;
 }

@@ -88,7 +88,7 @@ async function readView(remote: Remote<EngineApi>, view: number, after: string |
   try {
     return await remote.readResetView(view, after, range, WATCH_PAGE_RECORDS);
   } catch (error) {
-    if (!isClosed() && error instanceof StoreError && error.code === 'STORE_CLOSED' && /frozen view/.test(error.message)) return undefined;
+    if (!isClosed() && error instanceof StoreError && error.code === 'STORE_VIEW_EXPIRED') return undefined;
     throw error;
   }
 }

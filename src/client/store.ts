@@ -3,7 +3,7 @@
  * encodes values, and sends the writes made in one tick as one message (one commit group).
  */
 import type { Remote } from 'comlink';
-import { StoreError } from '../errors.js';
+import { closedError } from '../errors.js';
 import type { CommitOutcome, Durability, EngineApi, ScanRange, StoreInfo, TabRole, ValueOp } from '../protocol.js';
 import { assertKey } from '../keys.js';
 import { assertStorable } from './storable.js';
@@ -244,7 +244,7 @@ export class Store extends EventTarget {
   }
 
   #exportArtifact(): { stream: ReadableStream<Uint8Array>; manifest: Promise<ExportManifest> } {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`);
+    if (this.#closed) throw closedError(this.name);
     this.#sendPending();
     let resolve!: (m: ExportManifest) => void;
     const manifest = new Promise<ExportManifest>((r) => (resolve = r));
@@ -288,7 +288,7 @@ export class Store extends EventTarget {
   }
 
   #enqueue(ops: ValueOp[]): Promise<number> {
-    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`));
+    if (this.#closed) return Promise.reject(closedError(this.name));
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) queueMicrotask(() => this.#sendPending());
       this.#pending.push({ ops, resolve, reject });
@@ -314,7 +314,7 @@ export class Store extends EventTarget {
   }
 
   #call<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.name)} is closed`));
+    if (this.#closed) return Promise.reject(closedError(this.name));
     return call();
   }
 }

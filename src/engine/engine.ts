@@ -3,7 +3,7 @@
  * in-memory index, and compaction into snapshots. Pure TypeScript over {@link Directory} and
  * {@link Catalog}; no DOM, OPFS or IndexedDB types.
  */
-import { StoreError, toStoreError } from '../errors.js';
+import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
 import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
@@ -504,7 +504,7 @@ export class Engine {
       if (performance.now() - sliceStart >= this.#options.sliceMs) {
         encodeBatch();
         await this.#options.yieldToEvents();
-        if (this.#closed) throw new StoreError('STORE_CLOSED', 'the store was closed during compaction');
+        if (this.#closed) throw closedError(this.#store);
         sliceStart = performance.now();
       }
     }
@@ -665,7 +665,7 @@ export class Engine {
     this.#checkOpen();
     this.#expireResetViews();
     const view = this.#resetViews.get(id);
-    if (!view) throw new StoreError('STORE_CLOSED', 'the frozen view expired or was released; start again');
+    if (!view) throw new StoreError('STORE_VIEW_EXPIRED', 'the frozen view expired or was released; start again');
     view.usedAt = performance.now();
     return view;
   }
@@ -778,7 +778,7 @@ export class Engine {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(this.#store)} is closed`);
+    if (this.#closed) throw closedError(this.#store);
   }
 
   #checkWritable(): void {

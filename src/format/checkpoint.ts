@@ -24,10 +24,11 @@ export interface CheckpointData {
   savedAt: number;
 }
 
-/** Raised by {@link decodeCheckpoint} for bytes that are not a whole, valid checkpoint. */
-export class CheckpointFormatError extends Error {
-  override name = 'CheckpointFormatError';
-}
+/** Thrown inside the decoder only; {@link readCheckpoint} turns it into `{ kind: 'invalid' }`. */
+class CheckpointFormatError extends Error {}
+
+/** What {@link readCheckpoint} found. */
+export type CheckpointReadResult = { kind: 'checkpoint'; checkpoint: CheckpointData } | { kind: 'invalid'; reason: string };
 
 class Writer {
   chunks: Uint8Array[] = [];
@@ -133,12 +134,20 @@ export function encodeCheckpoint(checkpoint: CheckpointData): Uint8Array {
 }
 
 /**
- * Decode bytes made by {@link encodeCheckpoint}.
+ * Decode bytes made by {@link encodeCheckpoint}, without throwing.
  *
- * @throws {@link CheckpointFormatError} for truncated, damaged, foreign or newer-version bytes.
+ * @returns The checkpoint, or why the bytes are not one: truncated, damaged, foreign or of a newer version.
  */
-export function decodeCheckpoint(bytes: Uint8Array): CheckpointData {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeCheckpoint takes a Uint8Array');
+export function readCheckpoint(bytes: Uint8Array): CheckpointReadResult {
+  try {
+    return { kind: 'checkpoint', checkpoint: decode(bytes) };
+  } catch (error) {
+    if (error instanceof CheckpointFormatError) return { kind: 'invalid', reason: error.message };
+    throw error;
+  }
+}
+
+function decode(bytes: Uint8Array): CheckpointData {
   if (bytes.byteLength < CHECKPOINT_HEADER_BYTES) throw new CheckpointFormatError(`checkpoint is truncated: ${bytes.byteLength} bytes`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== CHECKPOINT_MAGIC[i]) throw new CheckpointFormatError('not a Walden checkpoint (bad magic)');
   if (bytes[4] !== CHECKPOINT_FORMAT_VERSION) throw new CheckpointFormatError(`checkpoint format version ${bytes[4]} is not supported (this build reads 1)`);

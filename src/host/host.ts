@@ -14,7 +14,7 @@
  *   acknowledged is missing from what the new one recovers.
  * - Exactly once: followers tag forwarded commits; the engine's ledger drops repeats.
  */
-import { StoreError } from '../errors.js';
+import { closedError, StoreError } from '../errors.js';
 import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine, type CompactionPoint } from '../engine/engine.js';
@@ -149,7 +149,7 @@ export function createEngineHost(): RecordApi {
   }
 
   function checkUsable(): void {
-    if (closed) throw new StoreError('STORE_CLOSED', `store ${JSON.stringify(name)} is closed`);
+    if (closed) throw closedError(name);
     if (broken) throw broken;
   }
 
@@ -501,7 +501,7 @@ export function createEngineHost(): RecordApi {
 
   return {
     async open(storeName: string, options: EngineOpenOptions): Promise<StoreInfo> {
-      if (openOptions) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
+      if (openOptions) throw new TypeError('this worker already serves a store: give each openStore or importStore its own worker');
       name = storeName;
       openOptions = options;
       channel = new BroadcastChannel(lockName(name));
@@ -558,7 +558,7 @@ export function createEngineHost(): RecordApi {
     exportBegin: () => route('exportBegin', []),
     exportChunk: (view: number, maxBytes: number) => route<{ bytes: Uint8Array; done: boolean }>('exportChunk', [view, maxBytes]),
     async importArtifact(storeName: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo> {
-      if (openOptions) throw new StoreError('STORE_LOCKED', 'this worker already serves a store');
+      if (openOptions) throw new TypeError('this worker already serves a store: give each openStore or importStore its own worker');
       const held = await acquireLock(storeName, 'now');
       if (!held) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(storeName)} is open; close it before importing over it`);
       const db = new IdbCatalog(await openCatalogDb());
@@ -609,7 +609,7 @@ export function createEngineHost(): RecordApi {
       if (role === 'leader') {
         await stepDown(false);
       }
-      forwarder?.failAll(new StoreError('STORE_CLOSED', `store ${JSON.stringify(name)} is closed`));
+      forwarder?.failAll(closedError(name));
       ring.clear();
       channel?.close();
       catalog?.close();

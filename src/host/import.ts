@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ARTIFACT_MAX_FILES, decodeTarHeader, invalidArtifact, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
-import { CheckpointFormatError, decodeCheckpoint, type CheckpointData } from '../format/checkpoint.js';
+import { readCheckpoint, type CheckpointData } from '../format/checkpoint.js';
 import { StoreError } from '../errors.js';
 import type { IdbCatalog } from '../platform/catalog.js';
 import type { StoreInfo } from '../protocol.js';
@@ -80,12 +80,9 @@ export async function readCheckpoints(blob: Blob, layout: ArtifactLayout): Promi
   const out: CheckpointData[] = [];
   for (const [name, file] of layout.files) {
     if (!name.endsWith('.ckpt')) continue;
-    try {
-      out.push(decodeCheckpoint(await bytesOf(blob, file.offset, file.size)));
-    } catch (error) {
-      if (error instanceof CheckpointFormatError) throw invalidArtifact(`${name}: ${error.message}`);
-      throw error;
-    }
+    const result = readCheckpoint(await bytesOf(blob, file.offset, file.size));
+    if (result.kind === 'invalid') throw invalidArtifact(`${name}: ${result.reason}`);
+    out.push(result.checkpoint);
   }
   return out;
 }

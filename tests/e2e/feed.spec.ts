@@ -139,12 +139,14 @@ test('checkpoints: newest N kept per stream, eviction oldest first, durable rows
     const bytes = encodeCheckpoint(latest!);
     const roundTrip = decodeCheckpoint(bytes);
     const errors: string[] = [];
+    const codes: string[] = [];
     for (const bad of [bytes.slice(0, bytes.length - 1), bytes.slice(0, 10), (() => { const b = bytes.slice(); b[30]! ^= 1; return b; })(), new Uint8Array(40), (() => { const b = bytes.slice(); b[4] = 9; return b; })()]) {
       try {
         decodeCheckpoint(bad);
         errors.push('decoded');
       } catch (error) {
         errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+        codes.push((error as { code?: string }).code ?? '');
       }
     }
     let typeError = '';
@@ -153,7 +155,7 @@ test('checkpoints: newest N kept per stream, eviction oldest first, durable rows
     } catch (error) {
       typeError = (error as Error).name;
     }
-    return { list, latest, afterDelete, streams, missing, roundTripEqual: JSON.stringify({ ...roundTrip, operatorStates: { tokens: [...roundTrip.operatorStates.tokens!] } }) === JSON.stringify({ ...latest, operatorStates: { tokens: [...latest!.operatorStates.tokens!] } }), errors, typeError };
+    return { list, latest, afterDelete, streams, missing, codes, roundTripEqual: JSON.stringify({ ...roundTrip, operatorStates: { tokens: [...roundTrip.operatorStates.tokens!] } }) === JSON.stringify({ ...latest, operatorStates: { tokens: [...latest!.operatorStates.tokens!] } }), errors, typeError };
   }, name);
   expect(r.list).toEqual([30, 40, 50]);
   expect(r.latest).toMatchObject({ stream: 'search-index', sequence: 50, eventCount: 50, sourceOffsets: { 'todo-feed': 50 }, metadata: { version: '3' } });
@@ -161,7 +163,8 @@ test('checkpoints: newest N kept per stream, eviction oldest first, durable rows
   expect(r.streams).toEqual(['counter', 'search-index']);
   expect(r.missing).toBeUndefined();
   expect(r.roundTripEqual).toBe(true);
-  expect(r.errors.every((e) => e.startsWith('CheckpointFormatError'))).toBe(true);
+  expect(r.errors.every((e) => e.startsWith('StoreError: '))).toBe(true);
+  expect(r.codes.every((c) => c === 'STORE_INVALID_CHECKPOINT')).toBe(true);
   expect(r.errors.join('\n')).toMatch(/truncated/);
   expect(r.errors.join('\n')).toMatch(/checksum/);
   expect(r.errors.join('\n')).toMatch(/version 9/);

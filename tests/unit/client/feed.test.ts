@@ -14,7 +14,7 @@ describe('feed', () => {
         return { kind: 'changes', changes: [{ seq: 6, ops: [{ type: 'del', key: 'a' }] }], next: 6 };
       },
       async readResetView(view: number, after: string | undefined): Promise<ResetPage<unknown>> {
-        if (view === 1 && after !== undefined) throw new StoreError('STORE_CLOSED', 'the frozen view expired or was released; start again');
+        if (view === 1 && after !== undefined) throw new StoreError('STORE_VIEW_EXPIRED', 'the frozen view expired or was released; start again');
         if (after === undefined) return { entries: [['a', 1]], done: false };
         return { entries: [['b', 2]], done: true };
       },
