@@ -6,7 +6,7 @@ import type { Remote } from 'comlink';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, encodeTarHeader, MANIFEST_NAME, TAR_END, tarPadding, toHex, type ExportManifest, type ManifestFile } from '../format/artifact.js';
 import { encodeCheckpoint } from '../format/checkpoint.js';
-import { snapshotFileName } from '../format/names.js';
+import { snapshotName } from '../format/names.js';
 import type { EngineApi } from '../protocol.js';
 import type { Checkpoints } from './checkpoints.js';
 
@@ -20,7 +20,7 @@ export async function* artifactChunks(remote: Remote<EngineApi>, store: string, 
   const mtime = Date.now();
   const begin = await remote.exportBegin();
   const files: ManifestFile[] = [];
-  const snapshot = snapshotFileName(begin.seq);
+  const snapshot = snapshotName(begin.seq);
   yield encodeTarHeader(snapshot, begin.bytes, mtime);
   const hash = sha256.create();
   let size = 0;

@@ -1,6 +1,8 @@
 /** `openStore` and `deleteStore`: starting (or adopting) the worker and connecting to it. */
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
+import { removeOpfsDirectory } from '../platform/opfs-root.js';
+import { lockName } from '../tabs/locks.js';
 import type { Durability, EngineApi, StoreInfo, TabRole } from '../protocol.js';
 import { Store } from './store.js';
 import { attachTesting, testingGlobal } from './testing-hooks.js';
@@ -166,15 +168,9 @@ export async function importStore(name: string, artifact: Blob | ArrayBuffer | U
  */
 export async function deleteStore(name: string): Promise<void> {
   assertName(name);
-  await navigator.locks.request(`walden:${name}`, { ifAvailable: true }, async (lock) => {
+  await navigator.locks.request(lockName(name), { ifAvailable: true }, async (lock) => {
     if (!lock) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open; close it first`);
-    const root = await navigator.storage.getDirectory();
-    try {
-      const walden = await root.getDirectoryHandle('walden');
-      await walden.removeEntry(name, { recursive: true });
-    } catch (error) {
-      if ((error as DOMException).name !== 'NotFoundError') throw error;
-    }
+    await removeOpfsDirectory(name);
     await deleteCatalogRows(name);
   });
 }

@@ -11,7 +11,7 @@ import { encodeUtf8 } from '../format/bytes.js';
 import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
-import { parseWalName, snapshotName, walName } from './names.js';
+import { snapshotName, walName, walSegments } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
 import type { RequestTag } from '../protocol.js';
@@ -546,10 +546,7 @@ export class Engine {
       await this.#dir.remove(row.file);
     }
     // Segments are listed from the directory, so ones recovery kept without opening go too.
-    const onDisk = (await this.#dir.list())
-      .map((name) => ({ name, firstSeq: parseWalName(name) }))
-      .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
-      .sort((a, b) => a.firstSeq - b.firstSeq);
+    const onDisk = walSegments(await this.#dir.list());
     const keepFromSeq = await this.#historyFloor(previousSeq, onDisk);
     for (let i = 0; i + 1 < onDisk.length; i++) {
       if (onDisk[i + 1]!.firstSeq > keepFromSeq + 1) break;

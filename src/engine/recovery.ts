@@ -16,7 +16,7 @@ import { getUint64, viewOf } from '../format/bytes.js';
 import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './ports.js';
 import type { Source } from './location.js';
 import { KeyIndex } from './keyindex.js';
-import { parseSnapshotName, parseWalName } from './names.js';
+import { parseSnapshotName, walSegments } from '../format/names.js';
 import { Segment } from './segment.js';
 import type { RecoveryReport } from '../protocol.js';
 
@@ -166,10 +166,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   const report = emptyReport();
   // Independent reads, made at once.
   const [names, listedRows, createdAt] = await Promise.all([dir.list(), catalog.list(store), catalog.createdAt(store)]);
-  const segmentSeqs = names
-    .map((name) => ({ name, firstSeq: parseWalName(name) }))
-    .filter((s): s is { name: string; firstSeq: number } => s.firstSeq !== undefined)
-    .sort((a, b) => a.firstSeq - b.firstSeq);
+  const segmentSeqs = walSegments(names);
   const snapshotFiles = new Set(names.filter((name) => parseSnapshotName(name) !== undefined));
 
   // Rows whose file vanished can never be used: drop them (and say so).

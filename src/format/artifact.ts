@@ -4,6 +4,7 @@
  * artifact"). Readers treat it as untrusted: every field is checked.
  */
 import { StoreError } from '../errors.js';
+import { parseSnapshotName } from './names.js';
 
 /** Size of a tar header and of the blocks file contents are padded to. */
 export const TAR_BLOCK_BYTES = 512;
@@ -17,7 +18,6 @@ export const ARTIFACT_VERSION = 1;
 /** The manifest's file name: always the last entry. */
 export const MANIFEST_NAME = 'manifest.json';
 
-const SNAPSHOT_FILE = /^snap-([0-9a-f]{16})\.db$/;
 const CHECKPOINT_FILE = /^checkpoint-\d{1,6}\.ckpt$/;
 
 /** One file as the manifest lists it. */
@@ -120,7 +120,7 @@ export function decodeTarHeader(header: Uint8Array): { kind: 'end' } | { kind: '
 
 /** Whether `name` is a file an artifact may hold (besides the manifest). */
 export function isArtifactFileName(name: string): boolean {
-  return SNAPSHOT_FILE.test(name) || CHECKPOINT_FILE.test(name);
+  return parseSnapshotName(name) !== undefined || CHECKPOINT_FILE.test(name);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -155,10 +155,10 @@ export function parseManifest(bytes: Uint8Array): ExportManifest {
     }
     if (names.has(f.name)) throw invalidArtifact(`file ${f.name} is listed twice`);
     names.add(f.name);
-    const snapshot = SNAPSHOT_FILE.exec(f.name);
-    if (snapshot) {
+    const snapshotSeq = parseSnapshotName(f.name);
+    if (snapshotSeq !== undefined) {
       snapshots++;
-      if (Number.parseInt(snapshot[1]!, 16) !== m.seq) throw invalidArtifact(`snapshot ${f.name} does not match seq ${m.seq}`);
+      if (snapshotSeq !== m.seq) throw invalidArtifact(`snapshot ${f.name} does not match seq ${m.seq}`);
     }
   }
   if (snapshots !== 1) throw invalidArtifact(`the manifest lists ${snapshots} snapshots; exactly one is needed`);

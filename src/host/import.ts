@@ -11,7 +11,8 @@ import type { IdbCatalog } from '../platform/catalog.js';
 import type { StoreInfo } from '../protocol.js';
 import { Engine } from '../engine/engine.js';
 import { writeAt } from '../engine/ports.js';
-import { openOpfsDirectory } from '../platform/opfs.js';
+import { openOpfsDirectory, OpfsDirectory } from '../platform/opfs.js';
+import { listStoreFiles, waldenRoot } from '../platform/opfs-root.js';
 import { verifySnapshot } from '../engine/recovery.js';
 
 /** Bytes per read of the artifact while hashing or staging. */
@@ -96,7 +97,7 @@ export async function readCheckpoints(blob: Blob, layout: ArtifactLayout): Promi
 export async function stageSnapshot(blob: Blob, layout: ArtifactLayout, staging: FileSystemDirectoryHandle): Promise<{ name: string; bytes: number; checksum: number }> {
   const name = [...layout.files.keys()].find((n) => n.endsWith('.db'))!;
   const file = layout.files.get(name)!;
-  const handle = await (await staging.getFileHandle(name, { create: true })).createSyncAccessHandle();
+  const handle = await new OpfsDirectory(staging).open(name, { create: true });
   try {
     handle.truncate(0);
     await forEachChunk(blob, file.offset, file.size, (chunk, at) => writeAt(handle, chunk, at));
@@ -107,18 +108,6 @@ export async function stageSnapshot(blob: Blob, layout: ArtifactLayout, staging:
     return { name, bytes: verified.bytes, checksum: verified.checksum };
   } finally {
     handle.close();
-  }
-}
-
-/** Whether the OPFS directory `walden/<name>` exists with anything in it. */
-export async function storeDirectoryInUse(walden: FileSystemDirectoryHandle, name: string): Promise<boolean> {
-  try {
-    const dir = await walden.getDirectoryHandle(name);
-    for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return true;
-    return false;
-  } catch (error) {
-    if ((error as DOMException).name === 'NotFoundError') return false;
-    throw error;
   }
 }
 
@@ -139,10 +128,10 @@ export function sameManifest(a: ExportManifest, b: string): boolean {
  * @throws {@link StoreError} `STORE_EXISTS`, `STORE_INVALID_ARTIFACT`.
  */
 export async function importIntoStore(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }, db: IdbCatalog): Promise<StoreInfo> {
-  const walden = await (await navigator.storage.getDirectory()).getDirectoryHandle('walden', { create: true });
+  const walden = await waldenRoot(true);
   const stagingName = `.import-${name}-${Date.now().toString(36)}`;
   try {
-    const exists = (await storeDirectoryInUse(walden, name)) || (await db.createdAt(name)) !== undefined;
+    const exists = (await listStoreFiles(name)).length > 0 || (await db.createdAt(name)) !== undefined;
     if (exists && !options.replace) throw new StoreError('STORE_EXISTS', `store ${JSON.stringify(name)} exists; pass { replace: true } to replace it`);
     const layout = await readArtifact(artifact);
     if (options.expectedManifest !== undefined && !sameManifest(layout.manifest, options.expectedManifest)) {

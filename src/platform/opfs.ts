@@ -4,6 +4,7 @@
  */
 import { StoreError } from '../errors.js';
 import type { Directory, FileLike } from '../engine/ports.js';
+import { waldenRoot } from './opfs-root.js';
 
 /** Attempts and delay when a handle is still held by a context that is going away. */
 const LOCKED_RETRIES = 20;
@@ -20,9 +21,7 @@ export async function openOpfsDirectory(name: string): Promise<OpfsDirectory> {
   if (typeof navigator === 'undefined' || !navigator.storage?.getDirectory || typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) {
     throw new StoreError('STORE_UNSUPPORTED', 'this context has no OPFS sync access handles (a dedicated worker in a secure context is needed)');
   }
-  const root = await navigator.storage.getDirectory();
-  const walden = await root.getDirectoryHandle('walden', { create: true });
-  return new OpfsDirectory(await walden.getDirectoryHandle(name, { create: true }));
+  return new OpfsDirectory(await (await waldenRoot(true)).getDirectoryHandle(name, { create: true }));
 }
 
 /** A store's OPFS directory, seen through the engine's {@link Directory} interface. */
@@ -56,23 +55,5 @@ export class OpfsDirectory implements Directory {
     } catch (error) {
       if ((error as DOMException).name !== 'NotFoundError') throw error;
     }
-  }
-}
-
-/**
- * Remove the whole OPFS directory of a store (used by `deleteStore`).
- */
-export async function removeOpfsDirectory(name: string): Promise<void> {
-  const root = await navigator.storage.getDirectory();
-  let walden: FileSystemDirectoryHandle;
-  try {
-    walden = await root.getDirectoryHandle('walden');
-  } catch {
-    return;
-  }
-  try {
-    await walden.removeEntry(name, { recursive: true });
-  } catch (error) {
-    if ((error as DOMException).name !== 'NotFoundError') throw error;
   }
 }

@@ -7,6 +7,7 @@ import { wrap, releaseProxy } from 'comlink';
 import { installErrorTransfer } from '../errors.js';
 import type { EngineApi } from '../protocol.js';
 import InlineWorker from '../worker.ts?worker&inline';
+import { listStoreFiles } from '../platform/opfs-root.js';
 
 import type { StoreState as InspectedStore } from './types.js';
 
@@ -30,17 +31,6 @@ function idbRows(storeName: string, objectStore: string): Promise<unknown[]> {
   });
 }
 
-async function opfsFiles(name: string): Promise<string[]> {
-  try {
-    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
-    const names: string[] = [];
-    for await (const entry of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(entry);
-    return names.sort();
-  } catch {
-    return [];
-  }
-}
-
 /** Open the store `name` (retrying while a dying holder releases it), read everything, close. */
 export async function inspectStore(name: string): Promise<InspectedStore> {
   installErrorTransfer();
@@ -58,7 +48,7 @@ export async function inspectStore(name: string): Promise<InspectedStore> {
         gt = page[page.length - 1]![0];
       }
       await remote.close();
-      return { seq: info.seq, durableSeq: info.durableSeq, entries, files: await opfsFiles(name), catalog: await idbRows(name, 'snapshots'), checkpoints: await idbRows(name, 'checkpoints'), recovery: info.recovery };
+      return { seq: info.seq, durableSeq: info.durableSeq, entries, files: await listStoreFiles(name), catalog: await idbRows(name, 'snapshots'), checkpoints: await idbRows(name, 'checkpoints'), recovery: info.recovery };
     } catch (error) {
       if ((error as { code?: string }).code !== 'STORE_LOCKED' || attempt >= 40) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
