@@ -9,14 +9,14 @@ import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, typ
 import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
 import { encodeUtf8 } from '../format/bytes.js';
 import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
-import { readAt, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
+import { readAt, removeUnlessHeld, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
 import { snapshotName, walName, walSegments } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
 import type { RequestTag } from '../protocol.js';
 import { readRecords } from './history.js';
-import { recover, scrubSnapshot, type OpenSnapshot } from './recovery.js';
+import { recover, scrubSnapshot, type DormantSegment, type OpenSnapshot } from './recovery.js';
 import type { KeyIndex } from './keyindex.js';
 import type { BTree } from './btree.js';
 import { Segment } from './segment.js';
@@ -73,9 +73,21 @@ export interface EngineOptions {
    * generation; the host reopens.
    */
   onSnapshotDamaged?: (error: StoreError, damage: { file: string; reason: string }) => void;
+  /**
+   * Throws (a {@link FencedOut}) once a newer leader owns the files. Called after every flush
+   * and before anything is acknowledged, and before each compaction step that changes files or
+   * the catalog; after it throws, this engine writes nothing more.
+   */
+  fence?: () => void;
+  /**
+   * Open as a leader that took over from one that may still be running (its lock was stolen):
+   * the log continues in a new segment named with this epoch, so that nothing the old leader
+   * still writes lands where this one writes (recovery ignores what it wrote after the seal).
+   */
+  takeoverEpoch?: number;
 }
 
-type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint';
+type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch';
 
 let yieldChannel: MessageChannel | undefined;
 const yielded: (() => void)[] = [];
@@ -112,7 +124,7 @@ export class Engine {
   #base: OpenSnapshot | undefined;
   #segments: Segment[];
   /** Older segments kept on disk but not opened yet (opened when history is read). */
-  #dormant: { name: string; firstSeq: number }[];
+  #dormant: DormantSegment[];
   /** Called after every commit: change-feed readers waiting for new records. */
   readonly #waiters = new Set<() => void>();
   /** Frozen views handed to change-feed readers that were reset; they pin the files they use. */
@@ -163,7 +175,8 @@ export class Engine {
     const floor = await catalog.checkpointFloor(store);
     const state = await recover(dir, catalog, store, { keepFromSeq: (previous) => Math.min(previous, floor ?? previous), now: (options.now ?? Date.now)() });
     const last = state.segments[state.segments.length - 1];
-    if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
+    if (options.takeoverEpoch !== undefined) state.segments.push(await createSegment(dir, state.seq + 1, options.takeoverEpoch));
+    else if (!last) state.segments.push(await createSegment(dir, state.seq + 1));
     const engine = new Engine(dir, catalog, store, options, state, performance.now() - started);
     engine.#checkAfterOpen(state.unverifiedFileCrc);
     return engine;
@@ -245,6 +258,10 @@ export class Engine {
       this.#rollback(segment, at, error);
       throw toStoreError(error, 'commit');
     }
+    // - Before anything is acknowledged: a newer leader may own the files now (this thread was
+    //   frozen). Then these records sit past the seal of a segment it no longer reads: they are
+    //   not acknowledged, not indexed, and the callers' requests go to the new leader.
+    this.#fence();
     // The record is durable; only now may readers see it.
     let v = 0;
     for (const ops of writes) {
@@ -398,6 +415,8 @@ export class Engine {
 
   async #compact(): Promise<void> {
     if (this.#closed || this.#seq === (this.#base?.seq ?? 0)) return;
+    this.#checkWritable();
+    this.#fence();
     // The new snapshot is at most the old one plus every value logged since: check there is room.
     const needed = (this.#base?.file.getSize() ?? 0) + this.#logBytesSinceSnapshot();
     const available = this.#options.headroom ? await this.#options.headroom() : undefined;
@@ -440,6 +459,7 @@ export class Engine {
     this.#options.atCompactionPoint?.('snapshot-written');
     // 4. The catalog row is the commit point (a strict IndexedDB transaction in the browser).
     try {
+      this.#fence();
       await this.#catalog.put({ store: this.#store, seq, file: name, bytes: encoder.bytes, checksum: encoder.checksum, createdAt: Date.now() });
     } catch (error) {
       file.close();
@@ -455,6 +475,7 @@ export class Engine {
     // The older segments stay open: they are the change feed's history until retired.
     if (previousBase) this.#closeWhenUnpinned(previousBase.file);
     // 6. Retire one generation late: keep the previous snapshot and the log since it.
+    this.#fence();
     if (this.#resetViews.size === 0) await this.#retire(previousBase?.seq ?? 0);
     this.#options.atCompactionPoint?.('retired');
   }
@@ -543,7 +564,7 @@ export class Engine {
       if (row.seq >= previousSeq) continue;
       // Row first, then file: a crash in between leaves an orphan file, which open removes.
       await this.#catalog.delete(this.#store, row.seq);
-      await this.#dir.remove(row.file);
+      await removeUnlessHeld(this.#dir, row.file);
     }
     // Segments are listed from the directory, so ones recovery kept without opening go too.
     const onDisk = walSegments(await this.#dir.list());
@@ -553,7 +574,7 @@ export class Engine {
       const tracked = this.#segments.findIndex((s) => s.name === onDisk[i]!.name);
       if (tracked >= 0) closeQuietly(this.#segments.splice(tracked, 1)[0]!.file);
       this.#dormant = this.#dormant.filter((d) => d.name !== onDisk[i]!.name);
-      await this.#dir.remove(onDisk[i]!.name);
+      await removeUnlessHeld(this.#dir, onDisk[i]!.name);
     }
   }
 
@@ -640,7 +661,7 @@ export class Engine {
     if (open) return open;
     const dormant = [...this.#dormant].reverse().find((d) => d.firstSeq <= seq);
     if (!dormant) return undefined;
-    const segment = await openDormantSegment(this.#dir, dormant.name, dormant.firstSeq);
+    const segment = await openDormantSegment(this.#dir, dormant);
     this.#dormant = this.#dormant.filter((d) => d !== dormant);
     this.#segments.push(segment);
     this.#segments.sort((a, b) => a.firstSeq - b.firstSeq);
@@ -783,6 +804,16 @@ export class Engine {
     if (this.#broken) throw this.#broken;
   }
 
+  /** Check the leadership fence; once it fails, this engine refuses every write. */
+  #fence(): void {
+    try {
+      this.#options.fence?.();
+    } catch (error) {
+      this.#broken = error as StoreError;
+      throw error;
+    }
+  }
+
   /** Test-only: stop all I/O at once, as a crash would (nothing is flushed or cleaned up). */
   halt(): void {
     this.#closed = true;
@@ -812,12 +843,13 @@ interface FrozenView {
 }
 
 /** Open a segment recovery kept without reading, and index its records. */
-async function openDormantSegment(dir: Directory, name: string, firstSeq: number): Promise<Segment> {
+async function openDormantSegment(dir: Directory, { name, firstSeq, lastSeq }: DormantSegment): Promise<Segment> {
   const file = await dir.open(name);
   const bytes = readAt(file, 0, file.getSize());
   const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
   let at = WAL_HEADER_BYTES;
-  for (let seq = firstSeq; ; seq++) {
+  // Only up to where the next segment begins: anything after is a replaced leader's late writes.
+  for (let seq = firstSeq; seq <= lastSeq; seq++) {
     const result = decodeRecord(bytes, at);
     if (result.kind !== 'record' || result.seq !== seq) break;
     segment.offsets.push(at);
@@ -827,8 +859,8 @@ async function openDormantSegment(dir: Directory, name: string, firstSeq: number
   return segment;
 }
 
-async function createSegment(dir: Directory, firstSeq: number): Promise<Segment> {
-  const name = walName(firstSeq);
+async function createSegment(dir: Directory, firstSeq: number, epoch?: number): Promise<Segment> {
+  const name = walName(firstSeq, epoch);
   const file = await dir.open(name, { create: true });
   file.truncate(0);
   writeAt(file, encodeSegmentHeader(firstSeq), 0);

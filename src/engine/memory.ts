@@ -50,7 +50,8 @@ export class FaultPlan {
 class FileState {
   current: Uint8Array = new Uint8Array(0);
   durable: Uint8Array = new Uint8Array(0);
-  open = false;
+  /** Handles open on the file. */
+  open = 0;
 }
 
 function resized(bytes: Uint8Array, size: number): Uint8Array {
@@ -108,8 +109,8 @@ class MemoryFile implements FileLike {
   }
 
   close(): void {
+    if (!this.#closed) this.state.open = Math.max(0, this.state.open - 1);
     this.#closed = true;
-    this.state.open = false;
   }
 
   #check(): void {
@@ -123,6 +124,12 @@ class MemoryFile implements FileLike {
  * survive a crash; use {@link MemoryDirectory.afterCrash} to lose unflushed data.
  */
 export class MemoryDirectory implements Directory {
+  /**
+   * @param options `sharedHandles`: a file may be open in several handles at once, as OPFS
+   *   `readwrite-unsafe` handles may (the default is one handle per file, as `readwrite`).
+   */
+  constructor(readonly options: { sharedHandles?: boolean } = {}) {}
+
   /** The fault plan every file consults; replace it to start a new "boot". */
   faults = new FaultPlan();
   /** Writes beyond this many bytes per file fail with a QuotaExceededError. */
@@ -143,15 +150,15 @@ export class MemoryDirectory implements Directory {
       state = new FileState();
       this.#files.set(name, state);
     }
-    if (state.open) throw new DOMException(`${name} is locked`, 'NoModificationAllowedError');
-    state.open = true;
+    if (state.open > 0 && !this.options.sharedHandles) throw new DOMException(`${name} is locked`, 'NoModificationAllowedError');
+    state.open++;
     return new MemoryFile(state, this);
   }
 
   async remove(name: string): Promise<void> {
     this.faults.step(false);
     const state = this.#files.get(name);
-    if (state?.open) throw new DOMException(`${name} is locked`, 'NoModificationAllowedError');
+    if (state && state.open > 0) throw new DOMException(`${name} is locked`, 'NoModificationAllowedError');
     this.#files.delete(name);
   }
 
@@ -161,7 +168,7 @@ export class MemoryDirectory implements Directory {
    */
   afterCrash({ powerLoss }: { powerLoss: boolean }): void {
     for (const state of this.#files.values()) {
-      state.open = false;
+      state.open = 0;
       if (powerLoss) state.current = state.durable.slice();
     }
     this.faults = new FaultPlan();

@@ -29,6 +29,23 @@ export interface Directory {
   remove(name: string): Promise<void>;
 }
 
+/**
+ * Remove `name` unless a handle is still open on it: that of a leader that was replaced while
+ * its thread did not run (it closes its files when it runs again). Such a file is left for a
+ * later compaction or open, which remove it; nothing reads it meanwhile.
+ *
+ * @returns Whether the file is gone.
+ */
+export async function removeUnlessHeld(dir: Directory, name: string): Promise<boolean> {
+  try {
+    await dir.remove(name);
+    return true;
+  } catch (error) {
+    if ((error as { name?: string } | null)?.name === 'NoModificationAllowedError') return false;
+    throw error;
+  }
+}
+
 /** One row of the snapshot catalog: the commit point of a snapshot. */
 export interface SnapshotRow {
   store: string;

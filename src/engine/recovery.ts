@@ -13,7 +13,7 @@ import {
 } from '../format/wal.js';
 import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, type SnapshotIndexView, type SnapshotLayout } from '../format/snapshot.js';
 import { getUint64, viewOf } from '../format/bytes.js';
-import { readAt, type Catalog, type Directory, type FileLike, type SnapshotRow } from './ports.js';
+import { readAt, removeUnlessHeld, type Catalog, type Directory, type FileLike, type SnapshotRow } from './ports.js';
 import type { Source } from './location.js';
 import { KeyIndex } from './keyindex.js';
 import { parseSnapshotName, walSegments } from '../format/names.js';
@@ -29,6 +29,21 @@ export interface OpenSnapshot extends Source {
   readonly seq: number;
 }
 
+/** A segment recovery kept without reading it: opened when the change feed reads that far back. */
+export interface DormantSegment {
+  name: string;
+  firstSeq: number;
+  /** Its last record (the next segment begins after it). */
+  lastSeq: number;
+}
+
+/** Whole records from `at` on, of any seq (what a replaced leader wrote after the seal). */
+function recordsFrom(bytes: Uint8Array, at: number, end: number): number {
+  let count = 0;
+  for (let result = decodeRecord(bytes, at, end); result.kind === 'record'; result = decodeRecord(bytes, result.next, end)) count++;
+  return count;
+}
+
 /** The state recovery hands to the engine. */
 export interface RecoveredState {
   index: KeyIndex;
@@ -40,7 +55,7 @@ export interface RecoveredState {
   /** Replayed segments, oldest first; the last is the one to append to (may be empty). */
   segments: Segment[];
   /** Older segments kept on disk (history and the previous generation), not opened yet. */
-  dormant: { name: string; firstSeq: number }[];
+  dormant: DormantSegment[];
   report: RecoveryReport;
 }
 
@@ -250,21 +265,17 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   for (const name of snapshotFiles) {
     const seq = parseSnapshotName(name)!;
     const inCatalog = keptRows.some((row) => row.file === name) || (catalogEmpty && seq === baseSeq && base !== undefined);
-    if (!inCatalog && !report.removedFiles.includes(name)) {
-      await dir.remove(name);
-      report.removedFiles.push(name);
-    }
+    if (!inCatalog && !report.removedFiles.includes(name) && (await removeUnlessHeld(dir, name))) report.removedFiles.push(name);
   }
   let start = 0;
   for (let i = 0; i < segmentSeqs.length; i++) if (segmentSeqs[i]!.firstSeq <= baseSeq + 1) start = i;
-  const dormant: { name: string; firstSeq: number }[] = [];
+  const dormant: DormantSegment[] = [];
   for (let i = 0; i < start; i++) {
     const next = segmentSeqs[i + 1]!;
     if (next.firstSeq <= options.keepFromSeq(previousSeq) + 1) {
-      await dir.remove(segmentSeqs[i]!.name);
-      report.removedFiles.push(segmentSeqs[i]!.name);
+      if (await removeUnlessHeld(dir, segmentSeqs[i]!.name)) report.removedFiles.push(segmentSeqs[i]!.name);
     } else {
-      dormant.push(segmentSeqs[i]!);
+      dormant.push({ name: segmentSeqs[i]!.name, firstSeq: segmentSeqs[i]!.firstSeq, lastSeq: next.firstSeq - 1 });
     }
   }
 
@@ -276,6 +287,8 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
   for (let i = start; i < segmentSeqs.length; i++) {
     const { name, firstSeq } = segmentSeqs[i]!;
     const isLast = i === segmentSeqs.length - 1;
+    // A segment ends where the next begins: what follows is a replaced leader's late writes.
+    const sealedAt = isLast ? Number.POSITIVE_INFINITY : segmentSeqs[i + 1]!.firstSeq;
     const file = await dir.open(name);
     const size = file.getSize();
     const bytes = readAt(file, 0, size);
@@ -308,6 +321,11 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     let running = firstSeq;
     let at = WAL_HEADER_BYTES;
     for (;;) {
+      if (running === sealedAt) {
+        // Never acknowledged (the fence stopped them; docs/multi-tab.md): not replayed, not damage.
+        report.droppedRecords += recordsFrom(bytes, at, size);
+        break;
+      }
       const result = decodeRecordOps(bytes, at, size);
       if (result.kind === 'end') break;
       if (result.kind === 'torn') {

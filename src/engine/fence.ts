@@ -1,0 +1,58 @@
+/**
+ * The leadership fence: the file `fence` in a store's directory holds the epoch of the leader
+ * that owns the files. A leader that takes over writes its epoch there, and flushes, before it
+ * reads the log; every leader reads it (a few microseconds through its sync handle) after each
+ * flush and before it acknowledges anything, and before each step of a compaction. A leader
+ * that finds a newer epoch was replaced while its thread did not run (a frozen or hung tab): it
+ * acknowledges nothing more. The protocol is in docs/multi-tab.md.
+ */
+import { getUint64, setUint64, viewOf } from '../format/bytes.js';
+import { FENCE_NAME } from '../format/names.js';
+import type { Directory, FileLike } from './ports.js';
+
+/** Thrown by {@link Fence.check} in a leader that was replaced; it never leaves the worker (the host sends the call to the new leader). */
+export class FencedOut extends Error {
+  override name = 'FencedOut';
+}
+
+/** A store's fence file, open for the life of one leadership. */
+export class Fence {
+  readonly #buffer = new Uint8Array(8);
+
+  private constructor(readonly file: FileLike) {}
+
+  /** Open (creating) the fence file of the store in `dir`. */
+  static async open(dir: Directory): Promise<Fence> {
+    return new Fence(await dir.open(FENCE_NAME, { create: true }));
+  }
+
+  /** The epoch written last (0 for a new store). */
+  epoch(): number {
+    this.#buffer.fill(0);
+    this.file.read(this.#buffer, { at: 0 });
+    const epoch = getUint64(viewOf(this.#buffer), 0);
+    return Number.isFinite(epoch) ? epoch : 0;
+  }
+
+  /** Make `epoch` the owner: written and flushed before the new leader reads anything else. */
+  claim(epoch: number): void {
+    const bytes = new Uint8Array(8);
+    setUint64(viewOf(bytes), 0, epoch);
+    this.file.write(bytes, { at: 0 });
+    this.file.flush();
+  }
+
+  /** @throws {@link FencedOut} when a leader newer than `epoch` has claimed the files. */
+  check(epoch: number): void {
+    const owner = this.epoch();
+    if (owner > epoch) throw new FencedOut(`leader of epoch ${epoch} was replaced by epoch ${owner}`);
+  }
+
+  close(): void {
+    try {
+      this.file.close();
+    } catch {
+      // already closed
+    }
+  }
+}
