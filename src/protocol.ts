@@ -79,7 +79,7 @@ export interface StoreInfo {
   epoch?: number;
   /** Times this tab's worker took over leadership from another. */
   failovers?: number;
-  /** Commits this tab's worker refused because it found, after a stall, that a newer leader exists. */
+  /** Commits this tab's worker refused because it found, after a stall, that a newer leader exists (before writing, or after: then the fence stopped the acknowledgement). */
   fencedCommits?: number;
   /** Times this tab's worker found it had been replaced while it led (its lock stolen, or a newer epoch heard) and stopped. */
   deposed?: number;
@@ -164,8 +164,12 @@ export interface WorkerApi<V> {
   close(): Promise<void>;
   /** A control message from the page: it is alive (every 250 ms), or it is going away (`pagehide`). */
   signal(message: PageSignal): void;
-  /** Test-only (needs `testing` at open): block this worker's thread for `ms`, like a hung tab. */
-  testingStall(ms: number): void;
+  /**
+   * Test-only (needs `testing` at open): block this worker's thread for `ms`, like a hung tab:
+   * now, or inside the next commit, just before its `write()` or just after its flush (before
+   * the fence check and the acknowledgement): the two hard cases of a takeover.
+   */
+  testingStall(ms: number, at?: StallPoint): void;
   /** Test-only: apply `commits` more forwarded commits, then crash without answering the last. */
   testingCrashBeforeAnswer(commits: number): void;
 }
@@ -175,6 +179,9 @@ export type EngineApi = WorkerApi<unknown>;
 
 /** The same calls with encoded values: what the host routes to its engine or forwards to the leader. */
 export type RecordApi = WorkerApi<Uint8Array>;
+
+/** Where {@link WorkerApi.testingStall} blocks the thread. */
+export type StallPoint = 'now' | 'before-write' | 'after-write';
 
 /** The page-to-worker control messages. */
 export type PageSignal = { waldenAlive: true } | { waldenHandOver: true };

@@ -3,7 +3,7 @@ import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
 import { removeOpfsDirectory } from '../platform/opfs-root.js';
 import { lockName } from '../tabs/locks.js';
-import type { Durability, EngineApi, StoreInfo, TabRole } from '../protocol.js';
+import type { Durability, EngineApi, StallPoint, StoreInfo, TabRole } from '../protocol.js';
 import { Store } from './store.js';
 import { attachTesting, testingGlobal } from './testing-hooks.js';
 
@@ -116,7 +116,7 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   // persist() exists only on the page; without the option, report whether storage already is persistent.
   const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
   const testing = testingGlobal();
-  const tab = { role: () => store!.role, hang: (ms: number) => void remote.testingStall(ms).catch(() => {}) };
+  const tab = { role: () => store!.role, hang: (ms: number, at?: StallPoint) => void remote.testingStall(ms, at).catch(() => {}) };
   store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker, tab));
   store._setRole(info.role ?? reported);
   return store;

@@ -3,7 +3,7 @@
  * page before it loaded: a registry of store workers, a log of acknowledged writes, and crash
  * triggers. Without that global (every production page) they cost one property read per open.
  */
-import type { TabRole, ValueOp } from '../protocol.js';
+import type { StallPoint, TabRole, ValueOp } from '../protocol.js';
 
 /** What `walden/testing` puts on `globalThis.__waldenTesting`. */
 export interface TestingGlobal {
@@ -18,7 +18,7 @@ export interface TestingGlobal {
   /** Set when a worker crashed at a compaction point: the point. */
   crashed?: string;
   /** Per store: its role in this tab, and a way to block its worker's thread (a hung tab). */
-  tabs?: Record<string, { role(): TabRole; hang(ms: number): void }>;
+  tabs?: Record<string, { role(): TabRole; hang(ms: number, at?: StallPoint): void }>;
 }
 
 /** The installed testing global, or undefined (always, outside tests). */
@@ -27,7 +27,7 @@ export function testingGlobal(): TestingGlobal | undefined {
 }
 
 /** Register a store's worker and its crash triggers; returns the acknowledgement hook. */
-export function attachTesting(testing: TestingGlobal, store: string, worker: Worker, tab: { role(): TabRole; hang(ms: number): void }): (ops: ValueOp[], seq: number) => void {
+export function attachTesting(testing: TestingGlobal, store: string, worker: Worker, tab: { role(): TabRole; hang(ms: number, at?: StallPoint): void }): (ops: ValueOp[], seq: number) => void {
   testing.workers[store] = worker;
   (testing.tabs ??= {})[store] = tab;
   worker.addEventListener('message', (event: MessageEvent) => {

@@ -85,9 +85,11 @@ export interface EngineOptions {
    * still writes lands where this one writes (recovery ignores what it wrote after the seal).
    */
   takeoverEpoch?: number;
+  /** Test-only: called in each commit just before its `write()` and just after its flush (before the fence). */
+  testingPause?: (point: 'before-write' | 'after-write') => void;
 }
 
-type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch';
+type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch' | 'testingPause';
 
 let yieldChannel: MessageChannel | undefined;
 const yielded: (() => void)[] = [];
@@ -248,6 +250,7 @@ export class Engine {
     const segment = this.#current();
     const at = segment.end;
     try {
+      this.#options.testingPause?.('before-write');
       segment.append(bytes, this.#options.preallocateBytes, recordOffsets);
       // Strict: the callers are resolved only after this flush returns.
       if (this.#options.durability === 'strict') {
@@ -258,6 +261,7 @@ export class Engine {
       this.#rollback(segment, at, error);
       throw toStoreError(error, 'commit');
     }
+    this.#options.testingPause?.('after-write');
     // - Before anything is acknowledged: a newer leader may own the files now (this thread was
     //   frozen). Then these records sit past the seal of a segment it no longer reads: they are
     //   not acknowledged, not indexed, and the callers' requests go to the new leader.

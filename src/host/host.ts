@@ -15,9 +15,10 @@
  * - Exactly once: followers tag forwarded commits; the engine's ledger drops repeats.
  */
 import { closedError, StoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StoreInfo, TabRole } from '../protocol.js';
+import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine, type CompactionPoint } from '../engine/engine.js';
+import { Fence, FencedOut } from '../engine/fence.js';
 import { openOpfsDirectory } from '../platform/opfs.js';
 import { importIntoStore } from './import.js';
 import type { Directory, FileLike } from '../engine/ports.js';
@@ -55,6 +56,14 @@ function postToPage(message: unknown): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Test-only: a hung tab; nothing else runs on this thread meanwhile. */
+function blockThread(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // hung
+  }
+}
 
 /** Thrown inside the host when a call reached a worker that no longer leads: it is sent again, never answered. */
 class NotLeader extends Error {
@@ -104,6 +113,8 @@ export function createEngineHost(): RecordApi {
 
   let role: TabRole = 'follower';
   let engine: Engine | undefined;
+  /** The fence of the files this worker leads (claimed with `epoch`). */
+  let fence: Fence | undefined;
   let epoch = 0;
   let lock: HeldLock | undefined;
   let lockLost = false;
@@ -139,13 +150,24 @@ export function createEngineHost(): RecordApi {
   const damageFound: { file: string; reason: string }[] = [];
   /** Test-only: apply this many more forwarded commits, then die without answering the last. */
   let crashBeforeAnswer = 0;
+  /** Test-only: block the thread inside the next commit, at this point. */
+  let stallAt: { point: StallPoint; ms: number } | undefined;
 
   const post = (message: TabMessage) => channel?.postMessage(message);
   const announce = (ready: boolean) => post({ t: 'leader', id: self, epoch, ready });
   const tellPage = () => postToPage({ waldenRole: { role, epoch: knownEpoch } });
 
+  /**
+   * This worker's engine while it leads. A leader replaced while its thread did not run finds
+   * a newer epoch in the fence (a few microseconds) and steps down before it serves anything.
+   */
   function leading(): Engine | undefined {
-    return role === 'leader' && engine && !lockLost ? engine : undefined;
+    if (role !== 'leader' || !engine || lockLost) return undefined;
+    if (fence && fence.epoch() > epoch) {
+      void depose();
+      return undefined;
+    }
+    return engine;
   }
 
   function checkUsable(): void {
@@ -171,11 +193,15 @@ export function createEngineHost(): RecordApi {
     queued?.abort();
     queued = undefined;
     const held = await acquireLock(name, 'steal');
-    if (held) await promote(held);
+    if (held) await promote(held, true);
   }
 
-  /** This worker got the lock: new epoch, open the files (waiting out a stale holder), serve. */
-  async function promote(held: HeldLock): Promise<void> {
+  /**
+   * This worker got the lock: new epoch, claim the fence, open the files, serve. With `stolen`
+   * the old leader may still run: where files can be shared (`readwrite-unsafe`), the log goes
+   * on in a segment of this leader's own; elsewhere the open waits until the old one lets go.
+   */
+  async function promote(held: HeldLock, stolen = false): Promise<void> {
     if (closed) {
       held.release();
       return;
@@ -201,7 +227,12 @@ export function createEngineHost(): RecordApi {
         if (lockLost || closed) return;
         const files = tracked(await directory);
         try {
-          engine = await openEngine(files.dir);
+          // - The fence first: from here the old leader acknowledges nothing, so what this one
+          //   reads below is everything that was ever acknowledged.
+          const claimed = await Fence.open(files.dir);
+          claimed.claim(epoch);
+          engine = await openEngine(files.dir, claimed, stolen);
+          fence = claimed;
           break;
         } catch (error) {
           files.closeAll();
@@ -234,10 +265,23 @@ export function createEngineHost(): RecordApi {
     }
   }
 
-  function openEngine(dir: Directory): Promise<Engine> {
+  function openEngine(dir: Directory, claimed: Fence, stolen: boolean): Promise<Engine> {
     const options = openOptions!;
+    const mine = epoch;
     return Engine.open(dir, catalog!, name, {
       durability: options.durability,
+      fence: () => claimed.check(mine),
+      ...(stolen ? { takeoverEpoch: mine } : {}),
+      ...(options.testing
+        ? {
+            testingPause: (point: StallPoint) => {
+              if (stallAt?.point !== point) return;
+              const { ms } = stallAt;
+              stallAt = undefined;
+              blockThread(ms);
+            },
+          }
+        : {}),
       ...(options.compactThresholdBytes !== undefined ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
       ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
       ...(options.crashAtCompactionPoint ? { atCompactionPoint: crashAt(options.crashAtCompactionPoint, () => engine?.halt()) } : {}),
@@ -269,9 +313,12 @@ export function createEngineHost(): RecordApi {
     stopBeating();
     const current = engine;
     const held = lock;
+    const claimed = fence;
     engine = undefined;
     lock = undefined;
+    fence = undefined;
     await current?.close().catch(() => {});
+    claimed?.close();
     held?.release();
     leaderReady = false;
     tellPage();
@@ -398,8 +445,7 @@ export function createEngineHost(): RecordApi {
     try {
       return await serveOn(current, method, args, tag);
     } catch (error) {
-      if (!leading() && error instanceof StoreError && error.code === 'STORE_CLOSED') throw new NotLeader();
-      throw error;
+      throw notLeaderIfReplaced(error);
     }
   }
 
@@ -457,13 +503,47 @@ export function createEngineHost(): RecordApi {
     return closed || broken || verifying || performance.now() - lastBeat > STALL_CHECK_MS ? undefined : leading();
   }
 
-  /** The leader's own page's commit, without the forwarding machinery; rerouted if leadership moved before it ran. */
+  /**
+   * What a call that failed on this worker's engine means: {@link NotLeader} (send it to the
+   * new leader) when this worker was replaced before or during the call, else the error itself.
+   */
+  function notLeaderIfReplaced(error: unknown): unknown {
+    if (error instanceof FencedOut) {
+      stats.fencedCommits++;
+      void depose();
+      return new NotLeader();
+    }
+    if (!leading() && error instanceof StoreError && error.code === 'STORE_CLOSED' && !closed) return new NotLeader();
+    return error;
+  }
+
+  /**
+   * The leader's own page's commit, without the forwarding machinery. It is tagged, so that if
+   * this worker turns out to have been replaced mid-commit (it was frozen), the new leader
+   * applies it exactly once: its ledger knows the tag if the records made it before the seal.
+   */
   async function commitLocally(current: Engine, writes: EncodedOp[][]): Promise<number[]> {
+    const tag = forwarder!.nextTag();
     try {
-      return sendFrame(writes, await current.commit(writes));
+      return sendFrame(writes, await current.commit(writes, tag));
     } catch (error) {
-      if (!leading() && error instanceof StoreError && error.code === 'STORE_CLOSED' && !closed) return route<number[]>('commit', [writes]);
-      throw error;
+      if (!(notLeaderIfReplaced(error) instanceof NotLeader)) throw error;
+      return commitRouted(writes, tag);
+    }
+  }
+
+  /** A commit from this worker's page: here when leading, else through the leader; keeps its tag across leaders. */
+  async function commitRouted(writes: EncodedOp[][], tag?: RequestTag): Promise<number[]> {
+    for (;;) {
+      checkUsable();
+      if (!leading()) return forwarder!.commit(writes, tag);
+      const mine = tag ?? forwarder!.nextTag();
+      try {
+        return (await serve('commit', [writes], mine)) as number[];
+      } catch (error) {
+        if (!(error instanceof NotLeader)) throw error;
+        tag = mine;
+      }
     }
   }
 
@@ -471,9 +551,9 @@ export function createEngineHost(): RecordApi {
   async function route<T>(method: ForwardedMethod, args: unknown[]): Promise<T> {
     for (;;) {
       checkUsable();
+      if (method === 'commit') return commitRouted(args[0] as EncodedOp[][]) as Promise<T>;
       const current = leading();
       if (!current) {
-        if (method === 'commit') return forwarder!.commit(args[0] as EncodedOp[][]) as Promise<T>;
         if (method === 'readChanges') {
           const [since, range, max, waitMs] = args as [number, ScanRange, number, number];
           const local = await ring.read(since, range, max, waitMs);
@@ -575,12 +655,10 @@ export function createEngineHost(): RecordApi {
       const recovery = damageFound.length > 0 ? { ...info.recovery, damagedFiles: [...damageFound, ...info.recovery.damagedFiles.filter((d) => !damageFound.some((f) => f.file === d.file))] } : info.recovery;
       return { ...info, recovery, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, frameGaps: ring.gaps };
     },
-    testingStall(ms: number) {
+    testingStall(ms: number, at: StallPoint = 'now') {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        // a hung tab: nothing else runs on this thread
-      }
+      if (at === 'now') blockThread(ms);
+      else stallAt = { point: at, ms };
     },
     testingCrashBeforeAnswer(commits: number) {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingCrashBeforeAnswer needs walden/testing');

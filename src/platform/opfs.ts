@@ -1,6 +1,11 @@
 /**
  * The OPFS {@link Directory}: the only place that calls `createSyncAccessHandle`.
  * Runs in a dedicated worker (sync access handles exist nowhere else).
+ *
+ * Handles are opened `readwrite-unsafe` where the browser has that mode (Chromium): such
+ * handles can be open in several workers at once, which is what lets a new leader take over
+ * the files of one whose tab froze while holding them (docs/multi-tab.md). Where the mode is
+ * missing, handles are exclusive and a new leader waits until the old one lets go.
  */
 import { StoreError } from '../errors.js';
 import type { Directory, FileLike } from '../engine/ports.js';
@@ -11,6 +16,31 @@ const LOCKED_RETRIES = 20;
 const LOCKED_RETRY_MS = 25;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type SyncHandleOptions = { mode?: 'readwrite' | 'read-only' | 'readwrite-unsafe' };
+/** Whether `readwrite-unsafe` works here; undefined until the first open tells. */
+let sharedHandles: boolean | undefined;
+
+/** Whether this browser lets a store's files be open in several workers at once (known after the first open). */
+export function opfsSharesHandles(): boolean | undefined {
+  return sharedHandles;
+}
+
+async function createHandle(file: FileSystemFileHandle): Promise<FileSystemSyncAccessHandle> {
+  const create = file.createSyncAccessHandle as unknown as (this: FileSystemFileHandle, options?: SyncHandleOptions) => Promise<FileSystemSyncAccessHandle>;
+  if (sharedHandles !== false) {
+    try {
+      const handle = await create.call(file, { mode: 'readwrite-unsafe' });
+      sharedHandles = (handle as { mode?: string }).mode === 'readwrite-unsafe';
+      return handle;
+    } catch (error) {
+      // An engine without the option refuses the enum value; anything else is a real failure.
+      if ((error as DOMException).name !== 'TypeError') throw error;
+      sharedHandles = false;
+    }
+  }
+  return create.call(file);
+}
 
 /**
  * Open (creating) the OPFS directory `walden/<name>/`.
@@ -40,7 +70,7 @@ export class OpfsDirectory implements Directory {
     const file = await this.handle.getFileHandle(name, { create: options.create ?? false });
     for (let attempt = 0; ; attempt++) {
       try {
-        return await file.createSyncAccessHandle();
+        return await createHandle(file);
       } catch (error) {
         // A crashed or closing holder releases its handle within milliseconds: retry briefly.
         if ((error as DOMException).name !== 'NoModificationAllowedError' || attempt >= LOCKED_RETRIES) throw error;

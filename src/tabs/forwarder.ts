@@ -20,6 +20,8 @@ export interface Pending {
 
 interface QueuedCommit {
   writes: EncodedOp[][];
+  /** Set when the commit already ran, tagged, on a leader that was replaced: it keeps its tag, and is sent alone. */
+  tag?: RequestTag;
   resolve: (seqs: number[]) => void;
   reject: (error: unknown) => void;
 }
@@ -72,12 +74,21 @@ export class Forwarder {
     return new Promise<T>((resolve, reject) => this.#start({ method, args, resolve: resolve as (v: unknown) => void, reject }));
   }
 
-  /** Forward a commit group; resolves with its seqs once the leader has made it durable. */
-  commit(writes: EncodedOp[][]): Promise<number[]> {
+  /**
+   * Forward a commit group; resolves with its seqs once the leader has made it durable. A `tag`
+   * from {@link Forwarder.nextTag} says the group may already have been applied under it (by
+   * this worker while it led): the leader's ledger then answers with the first seqs.
+   */
+  commit(writes: EncodedOp[][], tag?: RequestTag): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ writes, resolve, reject });
+      this.#queued.push({ writes, resolve, reject, ...(tag ? { tag } : {}) });
       this.#pump();
     });
+  }
+
+  /** A tag for a commit this worker runs itself while it leads, so that it can be sent on, applied once, if leadership moves mid-commit. */
+  nextTag(): RequestTag {
+    return { client: this.self, n: this.#nextRequest++ };
   }
 
   /** An answer from the leader (answers to someone else, or already answered, are ignored). */
@@ -97,7 +108,7 @@ export class Forwarder {
   drain(): Pending[] {
     const calls: Pending[] = [...this.#pending.values()];
     this.#pending.clear();
-    for (const queued of this.#queued) calls.push({ method: 'commit', args: [queued.writes], resolve: queued.resolve as (value: unknown) => void, reject: queued.reject });
+    for (const queued of this.#queued) calls.push({ method: 'commit', args: [queued.writes], ...(queued.tag ? { tag: queued.tag } : {}), resolve: queued.resolve as (value: unknown) => void, reject: queued.reject });
     this.#queued = [];
     this.#leader = undefined;
     return calls;
@@ -119,11 +130,13 @@ export class Forwarder {
   /** Send queued commits, merged, while fewer than the ledger window are in flight. */
   #pump(): void {
     while (this.#queued.length > 0 && this.#commitsInFlight < this.window) {
-      const groups = this.#queued;
-      this.#queued = [];
+      // Untagged groups waiting together go as one request; a tagged one goes alone, under its tag.
+      const tagged = this.#queued.findIndex((g) => g.tag !== undefined);
+      const take = tagged === 0 ? 1 : tagged < 0 ? this.#queued.length : tagged;
+      const groups = this.#queued.splice(0, take);
       const writes = groups.flatMap((g) => g.writes);
       this.#commitsInFlight++;
-      const tag = { client: this.self, n: this.#nextRequest++ };
+      const tag = groups[0]!.tag ?? this.nextTag();
       new Promise<unknown>((resolve, reject) => this.#start({ method: 'commit', args: [writes], tag, resolve, reject }))
         .then(
           (value) => {

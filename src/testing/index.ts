@@ -106,17 +106,19 @@ export async function leaderOf(pages: Page[], options: { store?: string; timeout
 /**
  * Block the thread of the page's store worker for `ms` (returns at once), like a hung or
  * frozen tab whose worker stops running while it holds the files: the other tabs' workers take
- * the lock after about 3 s, and the hung one steps down when it runs again.
+ * over after about 3 s, and the hung one steps down when it runs again. With `at`, the thread
+ * blocks inside the next commit instead: `'before-write'` (its records then land after the
+ * takeover) or `'after-write'` (written and flushed, not yet acknowledged).
  */
-export async function hangWorker(page: Page, ms: number, store?: string): Promise<void> {
+export async function hangWorker(page: Page, ms: number, store?: string, at: 'now' | 'before-write' | 'after-write' = 'now'): Promise<void> {
   await page.evaluate(
-    ([ms, store]) => {
-      const tabs = (globalThis as { __waldenTesting?: { tabs?: Record<string, { hang(ms: number): void }> } }).__waldenTesting?.tabs;
+    ([ms, store, at]) => {
+      const tabs = (globalThis as { __waldenTesting?: { tabs?: Record<string, { hang(ms: number, at: string): void }> } }).__waldenTesting?.tabs;
       const name = store ?? Object.keys(tabs ?? {})[0];
       if (!tabs || !name || !tabs[name]) throw new Error(`no open Walden store ${store ?? ''} in this page (is walden/testing installed?)`);
-      tabs[name].hang(ms);
+      tabs[name].hang(ms, at);
     },
-    [ms, store ?? null] as const,
+    [ms, store ?? null, at] as const,
   );
 }
 
