@@ -83,6 +83,8 @@ export interface StoreInfo {
   fencedCommits?: number;
   /** Times this tab's worker found it had been replaced while it led (its lock stolen, or a newer epoch heard) and stopped. */
   deposed?: number;
+  /** Times this tab's worker handed leadership to another tab because its page was hidden while another was visible. */
+  handovers?: number;
   /** Frames of the change stream that arrived after a gap, making this follower resync. */
   frameGaps?: number;
 }
@@ -183,5 +185,9 @@ export type RecordApi = WorkerApi<Uint8Array>;
 /** Where {@link WorkerApi.testingStall} blocks the thread. */
 export type StallPoint = 'now' | 'before-write' | 'after-write';
 
-/** The page-to-worker control messages. */
-export type PageSignal = { waldenAlive: true } | { waldenHandOver: true };
+/**
+ * The page-to-worker control messages: the page is alive (every 250 ms, and at once when its
+ * visibility changes) and whether it is visible; or it is going away or being frozen
+ * (`pagehide`, `freeze`): hand over now.
+ */
+export type PageSignal = { waldenAlive: true; visible?: boolean } | { waldenHandOver: true };

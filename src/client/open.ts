@@ -87,13 +87,19 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     store?._setRole(role);
   };
   worker.addEventListener('message', onRole);
-  // The worker leads only while this page is alive: it pings, and hands over on pagehide.
-  const alive = setInterval(() => void remote.signal({ waldenAlive: true }).catch(() => {}), PAGE_PING_MS);
+  // The worker leads only while this page is alive and, when another tab is visible, visible:
+  // it pings with the page's visibility, and hands over on pagehide and freeze.
+  const ping = () => void remote.signal({ waldenAlive: true, visible: globalThis.document?.visibilityState !== 'hidden' }).catch(() => {});
+  const alive = setInterval(ping, PAGE_PING_MS);
   const onPageHide = () => void remote.signal({ waldenHandOver: true }).catch(() => {});
   globalThis.addEventListener?.('pagehide', onPageHide);
+  globalThis.document?.addEventListener('visibilitychange', ping);
+  globalThis.document?.addEventListener('freeze', onPageHide);
   const dispose = () => {
     clearInterval(alive);
     globalThis.removeEventListener?.('pagehide', onPageHide);
+    globalThis.document?.removeEventListener('visibilitychange', ping);
+    globalThis.document?.removeEventListener('freeze', onPageHide);
     worker.removeEventListener('message', onRole);
     remote[releaseProxy]();
     if (ownsWorker) worker.terminate();

@@ -31,6 +31,8 @@ import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, toWire, type Forward
 
 /** A leader whose page has not pinged it for this long hands over, if another tab waits. */
 export const PAGE_SILENT_MS = 4_000;
+/** A leader whose page has been hidden this long hands over to a visible tab (switching tabs briefly does not). */
+export const HIDDEN_GRACE_MS = 1_500;
 /** A leader checks the epoch in IndexedDB before committing when its heartbeat is this late. */
 const STALL_CHECK_MS = 1_000;
 /** A leader sends frames while it has heard a follower within this long (followers say so every second). */
@@ -139,13 +141,18 @@ export function createEngineHost(): RecordApi {
   const stealJitter = Math.random() * 1_000;
 
   let pageSeenAt = performance.now();
+  /** Set when this worker handed over because its page went quiet, hidden or away: it queues again once its page is back and visible. */
   let pageAway = false;
+  let pageVisible = true;
+  let pageHiddenAt = 0;
+  /** When a follower whose page is visible was last heard. */
+  let visibleFollowerSeenAt = Number.NEGATIVE_INFINITY;
   let closed = false;
   let broken: StoreError | undefined;
   let onReady: (() => void) | undefined;
   let onOpenFailed: ((error: unknown) => void) | undefined;
   const inflight = new Set<Promise<unknown>>();
-  const stats = { failovers: 0, steals: 0, fencedCommits: 0, deposed: 0 };
+  const stats = { failovers: 0, steals: 0, fencedCommits: 0, deposed: 0, handovers: 0 };
   /** Snapshots this worker found damaged after opening them (the reopen that followed no longer sees them). */
   const damageFound: { file: string; reason: string }[] = [];
   /** Test-only: apply this many more forwarded commits, then die without answering the last. */
@@ -176,7 +183,8 @@ export function createEngineHost(): RecordApi {
   }
 
   function queueForLock(): void {
-    if (closed || broken || queued || role === 'leader') return;
+    // A hidden tab does not queue: when the leader hands over, a visible tab takes over.
+    if (closed || broken || queued || role === 'leader' || !pageVisible) return;
     const controller = new AbortController();
     queued = controller;
     acquireLock(name, 'queue', controller.signal).then(
@@ -344,6 +352,12 @@ export function createEngineHost(): RecordApi {
       lastBeat = now;
       announce(engine !== undefined);
       if (!pageAway && lastBeat - pageSeenAt > PAGE_SILENT_MS) void handOverIfWanted();
+      // Hidden (a background tab, soon throttled or frozen) while another tab is visible: hand over to it.
+      if (!pageAway && !pageVisible && now - pageHiddenAt > HIDDEN_GRACE_MS && now - visibleFollowerSeenAt < FOLLOWER_SILENT_MS) {
+        pageAway = true;
+        stats.handovers++;
+        void stepDown(false);
+      }
     }, HEARTBEAT_MS);
   }
 
@@ -376,7 +390,7 @@ export function createEngineHost(): RecordApi {
 
   /** Followers: say so (every second), and steal the lock from a leader that stopped beating. */
   function watchLeader(): void {
-    if (role !== 'leader' && !closed && watchTicks++ % 2 === 0) post({ t: 'follower', from: self });
+    if (role !== 'leader' && !closed && watchTicks++ % 2 === 0) post({ t: 'follower', from: self, visible: pageVisible });
     if (role === 'leader' || closed || broken || leaderSeenAt === 0) return;
     const silent = performance.now() - leaderSeenAt;
     if (silent > (leaderReady ? LEADER_SILENT_MS : OPENING_SILENT_MS) + stealJitter) {
@@ -407,6 +421,7 @@ export function createEngineHost(): RecordApi {
         return;
       case 'follower':
         followerSeenAt = performance.now();
+        if (message.visible) visibleFollowerSeenAt = followerSeenAt;
         return;
       case 'req':
         followerSeenAt = performance.now();
@@ -653,7 +668,7 @@ export function createEngineHost(): RecordApi {
     async info(): Promise<StoreInfo> {
       const info = await route<StoreInfo>('info', []);
       const recovery = damageFound.length > 0 ? { ...info.recovery, damagedFiles: [...damageFound, ...info.recovery.damagedFiles.filter((d) => !damageFound.some((f) => f.file === d.file))] } : info.recovery;
-      return { ...info, recovery, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, frameGaps: ring.gaps };
+      return { ...info, recovery, role, epoch: knownEpoch, failovers: stats.failovers, fencedCommits: stats.fencedCommits, deposed: stats.deposed, handovers: stats.handovers, frameGaps: ring.gaps };
     },
     testingStall(ms: number, at: StallPoint = 'now') {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');
@@ -667,10 +682,19 @@ export function createEngineHost(): RecordApi {
     signal(message: PageSignal) {
       if ('waldenAlive' in message) {
         pageSeenAt = performance.now();
-        if (pageAway) {
-          pageAway = false;
-          queueForLock();
+        const visible = message.visible ?? true;
+        if (visible !== pageVisible) {
+          pageVisible = visible;
+          if (!visible) pageHiddenAt = pageSeenAt;
+          // A follower hidden now steps out of the queue; one visible again gets back in it.
+          if (!visible && role !== 'leader') {
+            queued?.abort();
+            queued = undefined;
+          }
+          if (role !== 'leader' && !closed) post({ t: 'follower', from: self, visible });
         }
+        if (pageAway && pageVisible) pageAway = false;
+        if (!pageAway) queueForLock();
       } else {
         // pagehide: hand over at once; the tab is going away (or into the back/forward cache).
         pageAway = true;

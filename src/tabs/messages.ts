@@ -27,10 +27,11 @@ export interface HelloMessage {
   from: string;
 }
 
-/** A follower says it is there (every second), so the leader keeps sending frames. */
+/** A follower says it is there (every second), so the leader keeps sending frames, and whether its page is visible (a hidden leader hands over to a visible tab). */
 export interface FollowerMessage {
   t: 'follower';
   from: string;
+  visible: boolean;
 }
 
 /** A call forwarded to the leader `to`; `id` is unique per sender, `tag` makes a commit idempotent. */

@@ -108,6 +108,63 @@ async function kill(leader: Page, how: Kill): Promise<void> {
   else await hangWorker(leader, HANG_MS, undefined, how === 'hang before write' ? 'before-write' : 'after-write');
 }
 
+/**
+ * Stop every tab's writers, then check the whole log through a tab's feed: every key in exactly
+ * one record, every acknowledged one at its acknowledged seq, nothing invented, every batch
+ * whole, seqs dense; and each tab's watch stream dense from 1 across every failover.
+ */
+async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: number; keys: number }> {
+  // Stop writing, let the last writes settle, and read the whole log through the leader's feed.
+  const states = await Promise.all(
+    tabs.map((page) =>
+      page.evaluate(async () => {
+        const state = (window as unknown as { tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } }).tabState;
+        state.stop = true;
+        await new Promise((r) => setTimeout(r, 300));
+        return { seqs: state.seqs, errors: state.errors, roles: state.roles };
+      }),
+    ),
+  );
+  const final = await tabs[0]!.evaluate(async () => {
+    const store = window.harness.store!;
+    const { seq, keys } = await store.info();
+    const records: { seq: number; keys: string[] }[] = [];
+    for await (const change of store.watch({ since: 0 })) {
+      if (change.type === 'reset') throw new Error('the log history is gone: cannot check exactly-once');
+      records.push({ seq: change.seq, keys: change.ops.map((op) => op.key) });
+      if (change.seq >= seq) break;
+    }
+    return { seq, keys, records };
+  });
+
+  // Exactly once: every key is in exactly one record; every acknowledged one at its acknowledged seq.
+  // Nothing invented, and every batch whole: `X:b` only ever in the record that holds `X`.
+  // (Problems are collected, then asserted once: an expect per key is slow.)
+  const seqOfKey = new Map<string, number>();
+  const twice: string[] = [];
+  const invented: string[] = [];
+  const torn: string[] = [];
+  for (const record of final.records) {
+    for (const key of record.keys) {
+      if (seqOfKey.has(key)) twice.push(key);
+      seqOfKey.set(key, record.seq);
+      if (!/^(t\d+:\d+(:b)?|probe:.+)$/.test(key)) invented.push(key);
+      if (key.endsWith(':b') && !record.keys.includes(key.slice(0, -2))) torn.push(key);
+    }
+  }
+  const lost = [...ledger.acked].filter(([key, seq]) => seqOfKey.get(key) !== seq).map(([key, seq]) => `${key}@${seq}: ${seqOfKey.get(key)}`);
+  expect({ twice, invented, torn, lost }).toEqual({ twice: [], invented: [], torn: [], lost: [] });
+  expect(final.records.map((r) => r.seq)).toEqual(Array.from({ length: final.seq }, (_, i) => i + 1));
+
+  // Each surviving tab's watch stream: dense from 1 up to where it got, across every failover.
+  for (const [i, state] of states.entries()) {
+    expect(state.errors, `tab ${i} errors`).toEqual([]);
+    expect(state.seqs.length).toBeGreaterThan(0);
+    expect(state.seqs, `tab ${i} watch`).toEqual(Array.from({ length: state.seqs.length }, (_, j) => j + 1));
+  }
+  return final;
+}
+
 test('three tabs write through failovers (close, crash, freeze, hang, hang mid-commit): every acknowledged write exactly once, watch streams dense', async () => {
   test.setTimeout(300_000);
   const profile = new Profile();
@@ -154,60 +211,64 @@ test('three tabs write through failovers (close, crash, freeze, hang, hang mid-c
     // Stopped mid-commit, the leader wrote (before or after the takeover) and then met the fence.
     const midCommit = await Promise.all(['hang before write', 'hang after write'].map((how) => hungTabs.get(how as Kill)!.evaluate(() => window.harness.store!.info())));
 
-    // Stop writing, let the last writes settle, and read the whole log through the leader's feed.
-    const states = await Promise.all(
-      tabs.map((page) =>
-        page.evaluate(async () => {
-          const state = (window as unknown as { tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } }).tabState;
-          state.stop = true;
-          await new Promise((r) => setTimeout(r, 300));
-          return { seqs: state.seqs, errors: state.errors, roles: state.roles };
-        }),
-      ),
-    );
-    const final = await tabs[0]!.evaluate(async () => {
-      const store = window.harness.store!;
-      const { seq, keys } = await store.info();
-      const records: { seq: number; keys: string[] }[] = [];
-      for await (const change of store.watch({ since: 0 })) {
-        if (change.type === 'reset') throw new Error('the log history is gone: cannot check exactly-once');
-        records.push({ seq: change.seq, keys: change.ops.map((op) => op.key) });
-        if (change.seq >= seq) break;
-      }
-      return { seq, keys, records };
-    });
-
-    // Exactly once: every key is in exactly one record; every acknowledged one at its acknowledged seq.
-    // Nothing invented, and every batch whole: `X:b` only ever in the record that holds `X`.
-    // (Problems are collected, then asserted once: an expect per key is slow.)
-    const seqOfKey = new Map<string, number>();
-    const twice: string[] = [];
-    const invented: string[] = [];
-    const torn: string[] = [];
-    for (const record of final.records) {
-      for (const key of record.keys) {
-        if (seqOfKey.has(key)) twice.push(key);
-        seqOfKey.set(key, record.seq);
-        if (!/^(t\d+:\d+(:b)?|probe:.+)$/.test(key)) invented.push(key);
-        if (key.endsWith(':b') && !record.keys.includes(key.slice(0, -2))) torn.push(key);
-      }
-    }
-    const lost = [...ledger.acked].filter(([key, seq]) => seqOfKey.get(key) !== seq).map(([key, seq]) => `${key}@${seq}: ${seqOfKey.get(key)}`);
-    expect({ twice, invented, torn, lost }).toEqual({ twice: [], invented: [], torn: [], lost: [] });
-    expect(final.records.map((r) => r.seq)).toEqual(Array.from({ length: final.seq }, (_, i) => i + 1));
-
-    // Each surviving tab's watch stream: dense from 1 up to where it got, across every failover.
-    for (const [i, state] of states.entries()) {
-      expect(state.errors, `tab ${i} errors`).toEqual([]);
-      expect(state.seqs.length).toBeGreaterThan(0);
-      expect(state.seqs, `tab ${i} watch`).toEqual(Array.from({ length: state.seqs.length }, (_, j) => j + 1));
-    }
+    const final = await expectExactlyOnce(tabs, ledger);
     // The hung leader found it had been replaced (lock stolen, newer epoch) and stopped; any commit it
     // picked up before it knew was refused by the epoch check (fencedCommits), never appended.
     expect(hungInfo.deposed, 'the hung leader stepped down for the newer epoch').toBeGreaterThan(0);
     for (const info of midCommit) expect(info.fencedCommits, 'a commit stopped mid-way met the fence').toBeGreaterThan(0);
     console.log(`failover (new leader after / a surviving tab's write waited): ${Object.entries(failovers).map(([k, v]) => `${k} ${v.newLeaderMs} / ${v.writeMs} ms`).join(', ')}; ${ledger.acked.size} writes acknowledged, ${final.seq} records; the hung leader was deposed ${hungInfo.deposed}×, refused ${hungInfo.fencedCommits} commits`);
     test.info().annotations.push({ type: 'failover-ms', description: JSON.stringify(failovers) });
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+});
+
+/**
+ * Hide or show a page as a background tab is hidden. Headless Chromium here keeps every page
+ * visible (docs/multi-tab.md), so the page's own view of it is overridden and the event sent.
+ */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+test('a leader tab that is hidden hands over to a visible tab; a hidden tab with no visible one stays leader', async () => {
+  test.setTimeout(120_000);
+  const profile = new Profile();
+  const ledger: Ledger = { acked: new Map() };
+  const name = `hidden-${Date.now().toString(36)}`;
+  try {
+    const context = await profile.launch();
+    const tabs = [await openTab(context, ledger, name, 't0'), await openTab(context, ledger, name, 't1')];
+    const [a, b] = tabs as [Page, Page];
+    expect(await roleOf(a)).toBe('leader');
+    await waitForAcks(ledger, 100);
+    // A goes to the background while B is in front: B leads soon after the grace period.
+    let started = Date.now();
+    await setHidden(a, true);
+    await expect.poll(() => roleOf(b), { timeout: 10_000 }).toBe('leader');
+    expect(await roleOf(a)).toBe('follower');
+    const handOverMs = Date.now() - started;
+    await waitForAcks(ledger, 100);
+    // Switching back and forth: each time the visible tab ends up leading.
+    await setHidden(a, false);
+    await setHidden(b, true);
+    started = Date.now();
+    await expect.poll(() => roleOf(a), { timeout: 10_000 }).toBe('leader');
+    const backMs = Date.now() - started;
+    await waitForAcks(ledger, 100);
+    // Both hidden: no visible tab to hand over to, so A stays leader (and keeps serving).
+    await setHidden(a, true);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await roleOf(a)).toBe('leader');
+    await waitForAcks(ledger, 100);
+    const final = await expectExactlyOnce(tabs, ledger);
+    const info = await a.evaluate(() => window.harness.store!.info());
+    console.log(`hidden leader handed over after ${handOverMs} ms, and back after ${backMs} ms; ${ledger.acked.size} writes acknowledged, ${final.seq} records; a handed over ${info.handovers}×`);
   } finally {
     await profile.close();
     profile.remove();
