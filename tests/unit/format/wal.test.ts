@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOps, decodeRecord, decodeSegmentHeader, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../../../src/format/wal.js';
-import { decodeSnapshotLayout, readSnapshotIndex, SnapshotEncoder } from '../../../src/format/snapshot.js';
 import { crc32c, crc32cCombine } from '../../../src/format/crc32c.js';
 import fc from 'fast-check';
 
@@ -11,12 +10,6 @@ const GOLDEN_SEGMENT = bytes(`
   57 41 4c 44 4e 57 41 4c 01 00 00 00 01 00 00 00 00 00 00 00 56 17 ec 9b
   a6 6d 34 48 0f 00 00 00 01 00 00 00 00 00 00 00 01 01 00 00 00 01 01 00 00 00 61 01 00 00 00 01
   9c d9 f2 6c 15 00 00 00 02 00 00 00 00 00 00 00 01 02 00 00 00 01 01 00 00 00 62 01 00 00 00 02 02 01 00 00 00 61`);
-const GOLDEN_SNAPSHOT = bytes(`
-  57 41 4c 44 4e 53 4e 50 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
-  02
-  01 00 00 00 01 00 00 00 18 00 00 00 00 00 00 00 a6 23 46 b3 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 62
-  19 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 f4 45 3f 61 a9 0b 6b 98 57 41 4c 44 4e 45 4e 44`);
-
 describe('CRC-32C', () => {
   it('matches the standard check value', () => {
     expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
@@ -72,24 +65,6 @@ describe('WAL format (docs/format.md)', () => {
     newer[8] = 2;
     new DataView(newer.buffer).setUint32(20, crc32c(newer.subarray(0, 20)), true);
     expect(decodeSegmentHeader(newer)).toEqual({ kind: 'unsupported', version: 2 });
-  });
-});
-
-describe('snapshot format (docs/format.md)', () => {
-  it('encodes the worked example exactly and decodes it', () => {
-    const encoder = new SnapshotEncoder(2);
-    const file = new Uint8Array([...encoder.header(), ...encoder.value('b', Uint8Array.of(2), 2), ...encoder.finish()]);
-    expect([...file]).toEqual([...GOLDEN_SNAPSHOT]);
-    expect(encoder.checksum).toBe(0x986b0ba9);
-    const layout = decodeSnapshotLayout(file.subarray(0, 24), file.subarray(file.byteLength - 32), file.byteLength);
-    expect(layout).toEqual({ seq: 2, indexOffset: 25, count: 1, indexCrc: 0x613f45f4, fileCrc: 0x986b0ba9 });
-    if (typeof layout === 'string') throw new Error();
-    const index = file.subarray(25, file.byteLength - 16);
-    expect(crc32c(index, crc32c(file.subarray(0, 24)))).toBe(layout.indexCrc);
-    const view = readSnapshotIndex(index, layout);
-    if (view === 'damaged') throw new Error('damaged');
-    expect([view.length, view.keyAt(0), view.entryAt(0)]).toEqual([1, 'b', { valueOffset: 24, valueLength: 1, valueCrc: crc32c(Uint8Array.of(2)), seq: 2, expiresAt: 0 }]);
-    expect(readSnapshotIndex(index.subarray(0, index.byteLength - 1), layout)).toBe('damaged');
   });
 });
 
