@@ -184,7 +184,7 @@ export function createEngineHost(): RecordApi {
 
   function queueForLock(): void {
     // A hidden tab does not queue: when the leader hands over, a visible tab takes over.
-    if (closed || broken || queued || role === 'leader' || !pageVisible) return;
+    if (!openOptions || closed || broken || queued || role === 'leader' || !pageVisible) return;
     const controller = new AbortController();
     queued = controller;
     acquireLock(name, 'queue', controller.signal).then(
@@ -683,6 +683,7 @@ export function createEngineHost(): RecordApi {
       if ('waldenAlive' in message) {
         pageSeenAt = performance.now();
         const visible = message.visible ?? true;
+        const wasVisible = pageVisible;
         if (visible !== pageVisible) {
           pageVisible = visible;
           if (!visible) pageHiddenAt = pageSeenAt;
@@ -693,8 +694,10 @@ export function createEngineHost(): RecordApi {
           }
           if (role !== 'leader' && !closed) post({ t: 'follower', from: self, visible });
         }
-        if (pageAway && pageVisible) pageAway = false;
-        if (!pageAway) queueForLock();
+        if (pageAway && pageVisible) {
+          pageAway = false;
+          queueForLock();
+        } else if (visible && !wasVisible) queueForLock();
       } else {
         // pagehide: hand over at once; the tab is going away (or into the back/forward cache).
         pageAway = true;

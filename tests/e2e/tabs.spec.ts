@@ -250,7 +250,10 @@ test('a leader tab that is hidden hands over to a visible tab; a hidden tab with
     // A goes to the background while B is in front: B leads soon after the grace period.
     let started = Date.now();
     await setHidden(a, true);
-    await expect.poll(() => roleOf(b), { timeout: 10_000 }).toBe('leader');
+    await expect.poll(() => roleOf(b), { timeout: 10_000 }).toBe('leader').catch(async (error: unknown) => {
+      const infos = await Promise.all(tabs.map((t) => t.evaluate(() => window.harness.store!.info())));
+      throw new Error(`${String(error)}\ntabs: ${JSON.stringify(infos.map(({ role, epoch, handovers, failovers, deposed }) => ({ role, epoch, handovers, failovers, deposed })))}`);
+    });
     expect(await roleOf(a)).toBe('follower');
     const handOverMs = Date.now() - started;
     await waitForAcks(ledger, 100);
