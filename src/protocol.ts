@@ -89,6 +89,9 @@ export interface StoreInfo {
   frameGaps?: number;
 }
 
+/** The steps of a compaction, in order (test hooks crash the worker at one of them). */
+export type CompactionPoint = 'rotated' | 'snapshot-written' | 'catalog-committed' | 'repointed' | 'retired';
+
 /** Options the page passes to the worker when opening. */
 export interface EngineOpenOptions {
   durability: Durability;
@@ -97,7 +100,7 @@ export interface EngineOpenOptions {
   /** Compact automatically once the log since the last snapshot exceeds this many bytes. */
   compactThresholdBytes?: number;
   /** Test-only (`walden/testing`): crash the worker at this point of the next compaction. */
-  crashAtCompactionPoint?: string;
+  crashAtCompactionPoint?: CompactionPoint;
   /** Test-only (`walden/testing`): allow {@link EngineApi.testingStall}. */
   testing?: boolean;
 }

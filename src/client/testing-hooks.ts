@@ -3,7 +3,7 @@
  * page before it loaded: a registry of store workers, a log of acknowledged writes, and crash
  * triggers. Without that global (every production page) they cost one property read per open.
  */
-import type { StallPoint, TabRole, ValueOp } from '../protocol.js';
+import type { CompactionPoint, StallPoint, TabRole, ValueOp } from '../protocol.js';
 
 /** What `walden/testing` puts on `globalThis.__waldenTesting`. */
 export interface TestingGlobal {
@@ -14,7 +14,7 @@ export interface TestingGlobal {
   /** Terminate the store's worker once this many more records are acknowledged. */
   crashAfterCommits?: { store?: string; commits: number };
   /** Crash the worker at this point of its next compaction. */
-  crashAtCompactionPoint?: string;
+  crashAtCompactionPoint?: CompactionPoint;
   /** Set when a worker crashed at a compaction point: the point. */
   crashed?: string;
   /** Per store: its role in this tab, and a way to block its worker's thread (a hung tab). */

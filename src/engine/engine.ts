@@ -5,16 +5,15 @@
  */
 import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
-import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES, type WalOp } from '../format/wal.js';
+import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../format/wal.js';
 import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
 import { encodeUtf8 } from '../format/bytes.js';
-import type { ChangePage, Durability, RecoveryReport, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import type { ChangePage, CompactionPoint, Durability, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import { readAt, removeUnlessHeld, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
 import { snapshotName, walName, walSegments } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
-import type { RequestTag } from '../protocol.js';
 import { readRecords } from './history.js';
 import { recover, scrubSnapshot, type DormantSegment, type OpenSnapshot } from './recovery.js';
 import type { KeyIndex } from './keyindex.js';
@@ -45,7 +44,6 @@ const COMPACTION_BATCH_KEYS = 512;
 const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 
 /** The points between the steps of a compaction, where a test may crash it (see `walden/testing`). */
-export type CompactionPoint = 'rotated' | 'snapshot-written' | 'catalog-committed' | 'repointed' | 'retired';
 
 /** How an {@link Engine} behaves; everything but durability has a default. */
 export interface EngineOptions {
@@ -223,27 +221,27 @@ export class Engine {
    * @returns The seqs, in order, once durable as the store's durability defines.
    * @throws {@link StoreError} `STORE_QUOTA_EXCEEDED` or `STORE_IO_ERROR`; nothing is committed then.
    */
-  async commit(writes: readonly (readonly WalOp[])[], request?: RequestTag): Promise<number[]> {
+  async commit(writes: readonly (readonly EncodedOp[])[], request?: RequestTag): Promise<number[]> {
     while (this.#barrier) await this.#barrier;
     return this.#commitNow(request ? this.#withLedger(writes, request) : writes, request);
   }
 
   /** `writes` with the ledger entry for `request` added to the last record, or the seqs of its earlier application. */
-  #withLedger(writes: readonly (readonly WalOp[])[], request: RequestTag): readonly (readonly WalOp[])[] | number[] {
+  #withLedger(writes: readonly (readonly EncodedOp[])[], request: RequestTag): readonly (readonly EncodedOp[])[] | number[] {
     if (writes.length === 0) return writes;
     const key = ledgerKey(request.client);
     const location = this.#index.get(key);
     const current = location && !this.#expired(location) ? this.#read(location, key) : undefined;
     const seqs = appliedSeqs(current, request.n);
     if (seqs) return seqs;
-    const entry: WalOp = { type: 'put', key, value: recordRequest(current, request.n, this.#seq + 1, writes.length), expiresAt: this.#options.now() + LEDGER_TTL_MS };
+    const entry: EncodedOp = { type: 'put', key, value: recordRequest(current, request.n, this.#seq + 1, writes.length), expiresAt: this.#options.now() + LEDGER_TTL_MS };
     return [...writes.slice(0, -1), [...writes[writes.length - 1]!, entry]];
   }
 
-  #commitNow(prepared: readonly (readonly WalOp[])[] | number[], request?: RequestTag): number[] {
+  #commitNow(prepared: readonly (readonly EncodedOp[])[] | number[], request?: RequestTag): number[] {
     this.#checkWritable();
     if (request && prepared.length > 0 && typeof prepared[0] === 'number') return prepared as number[];
-    const writes = prepared as readonly (readonly WalOp[])[];
+    const writes = prepared as readonly (readonly EncodedOp[])[];
     if (writes.length === 0) return [];
     const first = this.#seq + 1;
     const { bytes, values, recordOffsets } = encodeRecords(writes.map((ops, i) => ({ seq: first + i, ops })));

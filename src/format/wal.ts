@@ -2,6 +2,7 @@
  * WAL segment codec: the segment header and the framed records that follow it.
  * The grammar is written down in docs/format.md; this file is its only implementation.
  */
+import type { EncodedOp } from '../protocol.js';
 import { COMBINE_MIN_BYTES, crc32c, crc32cCombine } from './crc32c.js';
 import { decodeUtf8, encodeUtf8Into, getUint64, isAllZero, setUint64, utf8Length, viewOf } from './bytes.js';
 
@@ -22,13 +23,10 @@ const OP_PUT = 1;
 const OP_DEL = 2;
 const OP_PUT_EXPIRING = 3;
 
-/** One operation inside a record. Values are opaque bytes (the page encodes them). */
-export type WalOp = { type: 'put'; key: string; value: Uint8Array; expiresAt?: number } | { type: 'del'; key: string };
-
 /** A record to append: the seq it commits under and its operations. */
 export interface WalRecordInput {
   seq: number;
-  ops: readonly WalOp[];
+  ops: readonly EncodedOp[];
 }
 
 /** What {@link decodeSegmentHeader} found at the start of a segment. */

@@ -15,12 +15,13 @@
  * - Exactly once: followers tag forwarded commits; the engine's ledger drops repeats.
  */
 import { closedError, StoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, TabRole } from '../protocol.js';
+import type { ChangePage, CompactionPoint, EncodedOp, RecordApi, EngineOpenOptions, PageSignal, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, TabRole } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
-import { Engine, type CompactionPoint } from '../engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { Fence, FencedOut } from '../engine/fence.js';
 import { openOpfsDirectory } from '../platform/opfs.js';
 import { importIntoStore } from './import.js';
+import { dispatch } from './dispatch.js';
 import type { Directory, FileLike } from '../engine/ports.js';
 import type { RequestTag } from '../protocol.js';
 import { LEDGER_WINDOW } from '../engine/ledger.js';
@@ -44,7 +45,7 @@ const OPEN_TIMEOUT_MS = 15_000;
  * Test-only: a compaction hook that stops the engine at `point` and tells the page, which then
  * terminates this worker (a worker cannot stop itself mid-task).
  */
-function crashAt(point: string, halt: () => void): (at: CompactionPoint) => void {
+function crashAt(point: CompactionPoint, halt: () => void): (at: CompactionPoint) => void {
   return (at) => {
     if (at !== point) return;
     halt();
@@ -458,36 +459,9 @@ export function createEngineHost(): RecordApi {
     const current = leading();
     if (!current) throw new NotLeader();
     try {
-      return await serveOn(current, method, args, tag);
+      return await dispatch(current, method, args, commitHere, tag);
     } catch (error) {
       throw notLeaderIfReplaced(error);
-    }
-  }
-
-  function serveOn(current: Engine, method: ForwardedMethod, args: unknown[], tag?: RequestTag): unknown {
-    switch (method) {
-      case 'commit':
-        return commitHere(current, args[0] as EncodedOp[][], tag);
-      case 'get':
-        return current.get(args[0] as string);
-      case 'getMany':
-        return current.getMany(args[0] as string[]);
-      case 'scan':
-        return current.scan(args[0] as ScanRange, args[1] as number);
-      case 'readChanges':
-        return current.readChanges(args[0] as number, args[1] as ScanRange, args[2] as number, args[3] as number);
-      case 'readResetView':
-        return current.readResetView(args[0] as number, args[1] as string | undefined, args[2] as ScanRange, args[3] as number);
-      case 'wake':
-        return current.wake();
-      case 'exportBegin':
-        return current.exportBegin();
-      case 'exportChunk':
-        return current.exportChunk(args[0] as number, args[1] as number);
-      case 'compact':
-        return current.compact();
-      case 'info':
-        return current.info();
     }
   }
 

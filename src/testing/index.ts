@@ -9,7 +9,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The points of a compaction where {@link installWaldenTesting} can make the worker crash. */
-export type CompactionCrashPoint = 'rotated' | 'snapshot-written' | 'catalog-committed' | 'repointed' | 'retired';
+export type { CompactionPoint as CompactionCrashPoint } from '../protocol.js';
+import type { CompactionPoint as CompactionCrashPoint } from '../protocol.js';
 
 /** The writes a page saw acknowledged: the last of each key, and the highest seq. */
 export interface AcknowledgedWrites {

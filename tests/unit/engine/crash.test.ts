@@ -5,13 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';
 import { FaultPlan, SimulatedCrash } from '../../../src/engine/memory.js';
-import type { WalOp } from '../../../src/format/wal.js';
+import type { EncodedOp } from '../../../src/protocol.js';
 import { applyModel, del, dump, machine, openEngine, put } from '../support/engine.js';
 
-type Step = { ops: WalOp[] } | 'compact' | { concurrent: WalOp[][] };
+type Step = { ops: EncodedOp[] } | 'compact' | { concurrent: EncodedOp[][] };
 
 /** Runs a scenario; records how many records were attempted and acknowledged. */
-async function run(engine: Engine, steps: Step[], log: { attempted: WalOp[][]; acked: number }) {
+async function run(engine: Engine, steps: Step[], log: { attempted: EncodedOp[][]; acked: number }) {
   for (const step of steps) {
     if (step === 'compact') {
       await engine.compact();
@@ -51,7 +51,7 @@ const SCENARIOS: Record<string, Step[]> = {
 
 const options = { sliceMs: 0, preallocateBytes: 64 };
 
-async function checkRecovered(m: ReturnType<typeof machine>, log: { attempted: WalOp[][]; acked: number }, powerLoss: boolean, durability: 'strict' | 'relaxed') {
+async function checkRecovered(m: ReturnType<typeof machine>, log: { attempted: EncodedOp[][]; acked: number }, powerLoss: boolean, durability: 'strict' | 'relaxed') {
   m.dir.afterCrash({ powerLoss });
   const engine = await openEngine(m, { ...options, durability });
   const { seq } = engine.info();
@@ -87,7 +87,7 @@ describe.each([
       const tears = size < 0 ? [0] : Array.from({ length: size + 1 }, (_, i) => i);
       for (const tear of tears) {
         const m = machine();
-        const log = { attempted: [] as WalOp[][], acked: 0 };
+        const log = { attempted: [] as EncodedOp[][], acked: 0 };
         let engine: Engine | undefined;
         // Opening is not under test here: crash only after the engine is up.
         engine = await openEngine(m, { ...options, durability });

@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
 import { encodeSegmentHeader } from '../../../src/format/wal.js';
-import type { WalOp } from '../../../src/format/wal.js';
+import type { EncodedOp } from '../../../src/protocol.js';
 import { applyModel, del, dump, machine, openEngine, put } from '../support/engine.js';
 
-const RECORDS: WalOp[][] = [[put('a', 'alpha')], [put('b', 'beta'), put('c', 'gamma')], [del('a')], [put('d', 'delta')]];
+const RECORDS: EncodedOp[][] = [[put('a', 'alpha')], [put('b', 'beta'), put('c', 'gamma')], [del('a')], [put('d', 'delta')]];
 
 async function buildStore(compactAfter?: number) {
   const m = machine();

@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';
 import { FaultPlan, SimulatedCrash } from '../../../src/engine/memory.js';
 import { LEDGER_TTL_MS, LEDGER_WINDOW, ledgerKey } from '../../../src/engine/ledger.js';
-import type { WalOp } from '../../../src/format/wal.js';
+import type { EncodedOp } from '../../../src/protocol.js';
 import { dump, machine, openEngine, put } from '../support/engine.js';
 
 const options = { sliceMs: 0, preallocateBytes: 64 };
 /** Three forwarded requests of one follower; the second is a group of two records. */
-const REQUESTS: { n: number; writes: WalOp[][] }[] = [
+const REQUESTS: { n: number; writes: EncodedOp[][] }[] = [
   { n: 1, writes: [[put('a', '1')]] },
   { n: 2, writes: [[put('b', '2')], [put('c', '3')]] },
   { n: 3, writes: [[put('a', 'again')]] },

@@ -1,7 +1,7 @@
 /** Random operation sequences, with compactions and reopenings, against a Map model. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WalOp } from '../../../src/format/wal.js';
+import type { EncodedOp } from '../../../src/protocol.js';
 import { applyModel, del, dump, machine, openEngine, put } from '../support/engine.js';
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'a/1', 'a/2', 'é', '\u{1F600}', 'z'.repeat(50));
@@ -22,7 +22,7 @@ describe('property: the engine behaves like a Map', () => {
         const m = machine();
         const options = { preallocateBytes, compactThresholdBytes: 400, sliceMs: 0 };
         let engine = await openEngine(m, options);
-        const history: WalOp[][] = [];
+        const history: EncodedOp[][] = [];
         for (const a of actions) {
           if (a.kind === 'commit') {
             const [seq] = await engine.commit([a.ops]);

@@ -1,6 +1,6 @@
 import { Engine, type EngineOptions } from '../../../src/engine/engine.js';
 import { MemoryCatalog, MemoryDirectory } from '../../../src/engine/memory.js';
-import type { WalOp } from '../../../src/format/wal.js';
+import type { EncodedOp } from '../../../src/protocol.js';
 
 export const STORE = 'test';
 export const text = new TextEncoder();
@@ -17,8 +17,8 @@ export function openEngine(m: ReturnType<typeof machine>, options: Partial<Engin
   return Engine.open(m.dir, m.catalog, STORE, { durability: 'strict', preallocateBytes: 0, yieldToEvents: () => Promise.resolve(), ...options });
 }
 
-export const put = (key: string, value: string): WalOp => ({ type: 'put', key, value: text.encode(value) });
-export const del = (key: string): WalOp => ({ type: 'del', key });
+export const put = (key: string, value: string): EncodedOp => ({ type: 'put', key, value: text.encode(value) });
+export const del = (key: string): EncodedOp => ({ type: 'del', key });
 
 /** Every key and value of an engine, decoded as text. */
 export function dump(engine: Engine): Map<string, string> {
@@ -28,7 +28,7 @@ export function dump(engine: Engine): Map<string, string> {
 }
 
 /** Apply records to a model map. */
-export function applyModel(model: Map<string, string>, records: readonly (readonly WalOp[])[]): Map<string, string> {
+export function applyModel(model: Map<string, string>, records: readonly (readonly EncodedOp[])[]): Map<string, string> {
   const next = new Map(model);
   for (const ops of records) {
     for (const op of ops) {
