@@ -4,13 +4,10 @@ import { expect, storeName, test } from './support/fixtures.js';
 test('a flipped byte mid-log is STORE_CORRUPTION naming file and offset; restoring the byte loses nothing', async ({ harness }, info) => {
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
-    const dirOf = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
-    const readFile = async (file: string) => new Uint8Array(await (await (await (await dirOf()).getFileHandle(file)).getFile()).arrayBuffer());
-    const writeFile = async (file: string, bytes: Uint8Array) => {
-      const writable = await (await (await dirOf()).getFileHandle(file, { create: true })).createWritable();
-      await writable.write(bytes as Uint8Array<ArrayBuffer>);
-      await writable.close();
-    };
+    const files = window.harness.storeFiles;
+    const dirOf = () => files.dir(name);
+    const readFile = (file: string) => files.read(name, file);
+    const writeFile = (file: string, bytes: Uint8Array) => files.write(name, file, bytes);
     const tryOpen = async () => {
       try {
         const info = await window.harness.open(name);
@@ -64,7 +61,7 @@ test('relaxed durability: writes resolve and survive a worker kill', async ({ ha
 test("a snapshot whose values are damaged is found just after the open, and the store reopens from the previous generation by itself, losing nothing", async ({ harness }, info) => {
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
-    const dirOf = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
+    const dirOf = () => window.harness.storeFiles.dir(name);
     const list = async () => {
       const names: string[] = [];
       for await (const [file] of (await dirOf()) as unknown as AsyncIterable<[string, unknown]>) names.push(file);
@@ -117,13 +114,10 @@ test("a snapshot whose values are damaged is found just after the open, and the 
 test('a flipped byte inside a stored Blob is STORE_CORRUPTION; restored, the Blob reads back byte for byte', async ({ harness }, info) => {
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
-    const dirOf = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
-    const readFile = async (file: string) => new Uint8Array(await (await (await (await dirOf()).getFileHandle(file)).getFile()).arrayBuffer());
-    const writeFile = async (file: string, bytes: Uint8Array) => {
-      const writable = await (await (await dirOf()).getFileHandle(file, { create: true })).createWritable();
-      await writable.write(bytes as Uint8Array<ArrayBuffer>);
-      await writable.close();
-    };
+    const files = window.harness.storeFiles;
+    const dirOf = () => files.dir(name);
+    const readFile = (file: string) => files.read(name, file);
+    const writeFile = (file: string, bytes: Uint8Array) => files.write(name, file, bytes);
     const photo = new Uint8Array(4096).fill(0x5a);
     await window.harness.open(name);
     await window.harness.store!.put('photo', { photo: new File([photo], 'cat.png', { type: 'image/png', lastModified: 7 }), caption: 'a cat' });

@@ -41,7 +41,23 @@ async function photoIntact(got: unknown, i: number): Promise<boolean> {
   return bytes.length === expected.length && bytes.every((b, j) => b === expected[j]);
 }
 
+/** A store's OPFS directory, read and written behind Walden's back (for damage tests). */
+const storeFiles = {
+  async dir(name: string): Promise<FileSystemDirectoryHandle> {
+    return (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
+  },
+  async read(name: string, file: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await (await (await storeFiles.dir(name)).getFileHandle(file)).getFile()).arrayBuffer());
+  },
+  async write(name: string, file: string, bytes: Uint8Array): Promise<void> {
+    const writable = await (await (await storeFiles.dir(name)).getFileHandle(file, { create: true })).createWritable();
+    await writable.write(bytes as Uint8Array<ArrayBuffer>);
+    await writable.close();
+  },
+};
+
 const harness = {
+  storeFiles,
   StoreError,
   encodeCheckpoint,
   decodeCheckpoint,
