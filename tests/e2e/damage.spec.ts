@@ -115,7 +115,6 @@ test('a flipped byte inside a stored Blob is STORE_CORRUPTION; restored, the Blo
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
     const files = window.harness.storeFiles;
-    const dirOf = () => files.dir(name);
     const readFile = (file: string) => files.read(name, file);
     const writeFile = (file: string, bytes: Uint8Array) => files.write(name, file, bytes);
     const photo = new Uint8Array(4096).fill(0x5a);
