@@ -19,7 +19,12 @@ export interface OpenStoreOptions {
   historyBytes?: number;
   /** Checkpoints kept per stream (default 10). */
   maxCheckpointsPerStream?: number;
-  /** Ask the browser to keep this origin's storage from eviction (`navigator.storage.persist()`); the answer is in `info().persisted`. */
+  /**
+   * Ask the browser to keep this origin's storage from eviction (`navigator.storage.persist()`),
+   * in the background: opening never waits for the answer (which may wait for a person). The
+   * answer comes as a `persist` event on the store (`event.detail.persisted`), and
+   * `info().persisted` says what holds at the time of the call.
+   */
   persist?: boolean;
 }
 
@@ -53,6 +58,15 @@ function connect(worker: Worker): { remote: Remote<EngineApi>; failed: Promise<n
   return { remote, failed };
 }
 
+/** `navigator.storage.persist()`, never rejecting; undefined where there is none (a worker, an old engine). */
+async function requestPersistence(): Promise<boolean | undefined> {
+  try {
+    return await navigator.storage?.persist?.();
+  } catch {
+    return undefined;
+  }
+}
+
 function defaultWorker(): Worker {
   // Resolved against dist/index.js at run time, where dist/worker.js sits beside it. This exact
   // `new Worker(new URL(…, import.meta.url))` shape is what Vite and webpack 5 bundle for the app.
@@ -75,6 +89,9 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     const value = options[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`${key} must be a positive integer`);
   }
+  // Asked in the background, from the start: `persist()` may wait for a person to answer a
+  // prompt (Firefox, headless: forever), and opening must never wait on a prompt.
+  const persistence = options.persist ? requestPersistence() : undefined;
   const ownsWorker = !options.worker;
   const worker = options.worker ?? defaultWorker();
   const { remote, failed } = connect(worker);
@@ -119,11 +136,11 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     dispose();
     throw error;
   }
-  // persist() exists only on the page; without the option, report whether storage already is persistent.
-  const persisted = options.persist ? await navigator.storage.persist?.() : await navigator.storage.persisted?.();
   const testing = testingGlobal();
   const tab = { role: () => store!.role, hang: (ms: number, at?: StallPoint) => void remote.testingStall(ms, at).catch(() => {}) };
-  store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, persisted, testing && attachTesting(testing, name, worker, tab));
+  store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, testing && attachTesting(testing, name, worker, tab));
+  const opened = store;
+  void persistence?.then((granted) => opened.dispatchEvent(new CustomEvent('persist', { detail: { persisted: granted } })));
   store._setRole(info.role ?? reported);
   return store;
 }

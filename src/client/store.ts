@@ -60,14 +60,14 @@ function checkRange(range: ScanRange): void {
 /**
  * An open store. Get one from `openStore`. The same API works in every tab: one tab's worker
  * leads (owns the files), the others forward to it; {@link Store.role} says which this is, and
- * a `rolechange` event fires when it changes.
+ * a `rolechange` event fires when it changes. With `persist: true` at open, a `persist` event
+ * (a `CustomEvent` with `detail.persisted`) brings the browser's answer when it comes.
  */
 export class Store extends EventTarget {
   readonly #remote: Remote<EngineApi>;
   #role: TabRole = 'follower';
   readonly #onClose: () => void;
   #pending: PendingWrite[] = [];
-  readonly #persisted: boolean | undefined;
   readonly #onAck: ((ops: ValueOp[], seq: number) => void) | undefined;
   #closed = false;
 
@@ -83,12 +83,10 @@ export class Store extends EventTarget {
     remote: Remote<EngineApi>,
     onClose: () => void,
     maxCheckpointsPerStream?: number,
-    persisted?: boolean,
     onAck?: (ops: ValueOp[], seq: number) => void,
   ) {
     super();
     this.#onAck = onAck;
-    this.#persisted = persisted;
     this.#remote = remote;
     this.#onClose = onClose;
     this.checkpoints = new Checkpoints(name, maxCheckpointsPerStream);
@@ -270,8 +268,13 @@ export class Store extends EventTarget {
    */
   async info(): Promise<StoreInfo & { persisted: boolean | undefined; storage: { usage: number | undefined; quota: number | undefined } }> {
     this.#sendPending();
-    const [info, estimate] = await Promise.all([this.#call(() => this.#remote.info()), navigator.storage?.estimate?.().catch(() => undefined)]);
-    return { ...info, persisted: this.#persisted, storage: { usage: estimate?.usage, quota: estimate?.quota } };
+    const [info, estimate, persisted] = await Promise.all([
+      this.#call(() => this.#remote.info()),
+      navigator.storage?.estimate?.().catch(() => undefined),
+      // `persisted()` answers at once, without a prompt (only `persist()` may wait for a person).
+      navigator.storage?.persisted?.().catch(() => undefined),
+    ]);
+    return { ...info, persisted, storage: { usage: estimate?.usage, quota: estimate?.quota } };
   }
 
   /** Wait for pending writes, release the files and the lock, and stop the worker (if Walden started it). */
