@@ -15,6 +15,7 @@ import { snapshotName, walName, walSegments } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
 import { readRecords } from './history.js';
+import { repoint, SCAN_RUN_BYTES, writeSnapshot, type SnapshotSource } from './snapshot-writer.js';
 import { recover, scrubSnapshot, type DormantSegment, type OpenSnapshot } from './recovery.js';
 import type { KeyIndex } from './keyindex.js';
 import type { BTree } from './btree.js';
@@ -34,16 +35,9 @@ export const COMPACTION_SLICE_MS = 8;
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 /** A reset view nobody has read for this long is dropped (its files may then be retired). */
 export const RESET_VIEW_IDLE_MS = 60_000;
-/** A scan reads neighbouring values with one `read()` of up to this many bytes. */
-export const SCAN_RUN_BYTES = 1024 * 1024;
 /** …skipping at most this many bytes between two values (a log record's op headers). */
 export const SCAN_RUN_GAP_BYTES = 256;
-/** Compaction reads values in batches of at most this many keys (and {@link SCAN_RUN_BYTES}). */
-const COMPACTION_BATCH_KEYS = 512;
-/** Snapshot values are gathered into writes of about this size. */
-const SNAPSHOT_WRITE_BYTES = 1024 * 1024;
 
-/** The points between the steps of a compaction, where a test may crash it (see `walden/testing`). */
 
 /** How an {@link Engine} behaves; everything but durability has a default. */
 export interface EngineOptions {
@@ -451,7 +445,7 @@ export class Engine {
     const file = await this.#dir.open(name, { create: true });
     let encoder: SnapshotEncoder;
     try {
-      encoder = await this.#writeSnapshot(file, frozen, seq, now);
+      encoder = await writeSnapshot(file, frozen, seq, now, this.#snapshotSource());
     } catch (error) {
       file.close();
       await this.#dir.remove(name).catch(() => {});
@@ -470,7 +464,7 @@ export class Engine {
     }
     this.#options.atCompactionPoint?.('catalog-committed');
     // 5. Point unchanged keys at the snapshot, so older files are no longer read.
-    await this.#repoint(frozen, snapshot, now);
+    await repoint(frozen, this.#index, snapshot, now, this.#snapshotSource());
     this.#options.atCompactionPoint?.('repointed');
     const previousBase = this.#base;
     this.#base = snapshot;
@@ -482,83 +476,14 @@ export class Engine {
     this.#options.atCompactionPoint?.('retired');
   }
 
-  async #writeSnapshot(file: FileLike, frozen: BTree<string, ValueLocation>, seq: number, now: number): Promise<SnapshotEncoder> {
-    file.truncate(0);
-    const encoder = new SnapshotEncoder(seq);
-    let chunks: Uint8Array[] = [encoder.header()];
-    let chunkBytes = chunks[0]!.byteLength;
-    let at = 0;
-    const drain = () => {
-      const buffer = new Uint8Array(chunkBytes);
-      let offset = 0;
-      for (const chunk of chunks) {
-        buffer.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      writeAt(file, buffer, at);
-      at += buffer.byteLength;
-      chunks = [];
-      chunkBytes = 0;
+  #snapshotSource(): SnapshotSource {
+    return {
+      readRuns: (keys, locations) => this.#readRuns(keys, locations),
+      expired: (location, now) => this.#expired(location, now),
+      checkOpen: () => this.#checkOpen(),
+      sliceMs: this.#options.sliceMs,
+      yieldToEvents: this.#options.yieldToEvents,
     };
-    // Values are read a batch at a time, neighbours with one read() (see #readRuns).
-    const keys: string[] = [];
-    const locations: ValueLocation[] = [];
-    let batchBytes = 0;
-    const encodeBatch = () => {
-      const values = this.#readRuns(keys, locations);
-      for (let i = 0; i < keys.length; i++) {
-        const location = locations[i]!;
-        chunks.push(encoder.value(keys[i]!, values[i]!, location.seq, location.crc, location.expiresAt));
-        chunkBytes += values[i]!.byteLength;
-        if (chunkBytes >= SNAPSHOT_WRITE_BYTES) drain();
-      }
-      keys.length = 0;
-      locations.length = 0;
-      batchBytes = 0;
-    };
-    let sliceStart = performance.now();
-    for (const [key, location] of frozen.entries()) {
-      // Expired values are dropped here; repointing then removes them from the index.
-      if (this.#expired(location, now)) continue;
-      keys.push(key);
-      locations.push(location);
-      batchBytes += location.length;
-      if (keys.length >= COMPACTION_BATCH_KEYS || batchBytes >= SCAN_RUN_BYTES) encodeBatch();
-      if (performance.now() - sliceStart >= this.#options.sliceMs) {
-        encodeBatch();
-        await this.#options.yieldToEvents();
-        if (this.#closed) throw closedError(this.#store);
-        sliceStart = performance.now();
-      }
-    }
-    encodeBatch();
-    const tail = encoder.finish();
-    chunks.push(tail);
-    chunkBytes += tail.byteLength;
-    drain();
-    file.flush();
-    return encoder;
-  }
-
-  async #repoint(frozen: BTree<string, ValueLocation>, snapshot: OpenSnapshot, now: number): Promise<void> {
-    let offset = new SnapshotEncoder(0).header().byteLength;
-    let sliceStart = performance.now();
-    for (const [key, location] of frozen.entries()) {
-      // Only keys untouched since the freeze still hold the very same location object.
-      const unchanged = this.#index.get(key) === location;
-      if (this.#expired(location, now)) {
-        if (unchanged) this.#index.delete(key);
-        continue;
-      }
-      if (unchanged) {
-        this.#index.set(key, { source: snapshot, offset, length: location.length, crc: location.crc, seq: location.seq, expiresAt: location.expiresAt });
-      }
-      offset += location.length;
-      if (performance.now() - sliceStart >= this.#options.sliceMs) {
-        await this.#options.yieldToEvents();
-        sliceStart = performance.now();
-      }
-    }
   }
 
   async #retire(previousSeq: number): Promise<void> {
