@@ -290,88 +290,85 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     // A segment ends where the next begins: what follows is a replaced leader's late writes.
     const sealedAt = isLast ? Number.POSITIVE_INFINITY : segmentSeqs[i + 1]!.firstSeq;
     const file = await dir.open(name);
-    const size = file.getSize();
-    const bytes = readAt(file, 0, size);
-    const header = decodeSegmentHeader(bytes);
-    if (header.kind === 'torn' && isLast) {
-      // Created but its header never fully written: it holds nothing.
-      file.close();
-      await dir.remove(name);
-      report.removedFiles.push(name);
-      report.tornBytes += lastNonZero(bytes, 0, size);
-      continue;
-    }
-    if (header.kind === 'unsupported') {
-      file.close();
-      throw new StoreError('STORE_UNSUPPORTED', `${name} has WAL format version ${header.version}; this build reads version 1`);
-    }
-    if (header.kind !== 'header') {
-      file.close();
-      throw corruption(name, 0, header.kind === 'foreign' ? 'not a Walden WAL segment (bad magic)' : 'segment header is damaged');
-    }
-    if (header.firstSeq !== firstSeq) {
-      file.close();
-      throw corruption(name, 0, `header says first seq ${header.firstSeq}, the name says ${firstSeq}`);
-    }
-    if (i > start ? firstSeq !== seq + 1 : firstSeq > seq + 1) {
-      file.close();
-      throw corruption(name, 0, `expected seq ${seq + 1}, the segment starts at ${firstSeq}`);
-    }
-    const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
-    let running = firstSeq;
-    let at = WAL_HEADER_BYTES;
-    for (;;) {
-      if (running === sealedAt) {
-        // Never acknowledged (the fence stopped them; docs/multi-tab.md): not replayed, not damage.
-        report.droppedRecords += recordsFrom(bytes, at, size);
-        break;
+    // Every way out of this segment but the end of the loop is a throw: the file is closed on it.
+    try {
+      const size = file.getSize();
+      const bytes = readAt(file, 0, size);
+      const header = decodeSegmentHeader(bytes);
+      if (header.kind === 'torn' && isLast) {
+        // Created but its header never fully written: it holds nothing.
+        file.close();
+        if (await removeUnlessHeld(dir, name)) report.removedFiles.push(name);
+        report.tornBytes += lastNonZero(bytes, 0, size);
+        continue;
       }
-      const result = decodeRecordOps(bytes, at, size);
-      if (result.kind === 'end') break;
-      if (result.kind === 'torn') {
-        if (!isLast || validRecordAfter(bytes, at + 1, size, [running, running + 1])) {
-          file.close();
-          throw corruption(name, at, `record ${running} is damaged and later records follow it`);
+      if (header.kind === 'unsupported') {
+        throw new StoreError('STORE_UNSUPPORTED', `${name} has WAL format version ${header.version}; this build reads version 1`);
+      }
+      if (header.kind !== 'header') {
+        throw corruption(name, 0, header.kind === 'foreign' ? 'not a Walden WAL segment (bad magic)' : 'segment header is damaged');
+      }
+      if (header.firstSeq !== firstSeq) {
+        throw corruption(name, 0, `header says first seq ${header.firstSeq}, the name says ${firstSeq}`);
+      }
+      if (i > start ? firstSeq !== seq + 1 : firstSeq > seq + 1) {
+        throw corruption(name, 0, `expected seq ${seq + 1}, the segment starts at ${firstSeq}`);
+      }
+      const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+      let running = firstSeq;
+      let at = WAL_HEADER_BYTES;
+      for (;;) {
+        if (running === sealedAt) {
+          // Never acknowledged (the fence stopped them; docs/multi-tab.md): not replayed, not damage.
+          report.droppedRecords += recordsFrom(bytes, at, size);
+          break;
         }
-        // The unacknowledged end of the log: cut it so new records never sit beside its remains.
-        report.tornBytes += lastNonZero(bytes, at, size) - at;
-        segment.rollback(at);
-        file.flush();
-        break;
-      }
-      if (result.seq !== running) {
-        file.close();
-        throw corruption(name, at, `expected seq ${running}, found ${result.seq}`);
-      }
-      segment.offsets.push(at);
-      if (result.kind === 'malformed' && result.seq > baseSeq) {
-        file.close();
-        throw corruption(name, at, result.message);
-      }
-      if (result.kind === 'record' && !result.ops) {
-        file.close();
-        throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
-      }
-      if (result.kind === 'record' && result.seq > baseSeq) {
-        for (const op of result.ops!) {
-          if (op.type === 'put' && op.expiresAt && op.expiresAt <= options.now) {
-            expiredDuringReplay.add(op.key);
-            index.delete(op.key);
-          } else if (op.type === 'put') {
-            expiredDuringReplay.delete(op.key);
-            index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc: op.valueCrc!, seq: result.seq, expiresAt: op.expiresAt });
-          } else {
-            expiredDuringReplay.delete(op.key);
-            index.delete(op.key);
+        const result = decodeRecordOps(bytes, at, size);
+        if (result.kind === 'end') break;
+        if (result.kind === 'torn') {
+          if (!isLast || validRecordAfter(bytes, at + 1, size, [running, running + 1])) {
+            throw corruption(name, at, `record ${running} is damaged and later records follow it`);
+          }
+          // The unacknowledged end of the log: cut it so new records never sit beside its remains.
+          report.tornBytes += lastNonZero(bytes, at, size) - at;
+          segment.rollback(at);
+          file.flush();
+          break;
+        }
+        if (result.seq !== running) {
+          throw corruption(name, at, `expected seq ${running}, found ${result.seq}`);
+        }
+        segment.offsets.push(at);
+        if (result.kind === 'malformed' && result.seq > baseSeq) {
+          throw corruption(name, at, result.message);
+        }
+        if (result.kind === 'record' && !result.ops) {
+          throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
+        }
+        if (result.kind === 'record' && result.seq > baseSeq) {
+          for (const op of result.ops!) {
+            if (op.type === 'put' && op.expiresAt && op.expiresAt <= options.now) {
+              expiredDuringReplay.add(op.key);
+              index.delete(op.key);
+            } else if (op.type === 'put') {
+              expiredDuringReplay.delete(op.key);
+              index.set(op.key, { source: segment, offset: op.valueStart, length: op.valueLength, crc: op.valueCrc!, seq: result.seq, expiresAt: op.expiresAt });
+            } else {
+              expiredDuringReplay.delete(op.key);
+              index.delete(op.key);
+            }
           }
         }
+        running++;
+        at = result.next;
       }
-      running++;
-      at = result.next;
+      segment.end = at;
+      segments.push(segment);
+      seq = running - 1;
+    } catch (error) {
+      file.close();
+      throw error;
     }
-    segment.end = at;
-    segments.push(segment);
-    seq = running - 1;
   }
   report.expiredKeys += expiredDuringReplay.size;
   return { index, seq: Math.max(seq, baseSeq), base, unverifiedFileCrc, segments, dormant, report };
