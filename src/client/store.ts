@@ -270,9 +270,9 @@ export class Store extends EventTarget {
     this.#sendPending();
     const [info, estimate, persisted] = await Promise.all([
       this.#call(() => this.#remote.info()),
-      navigator.storage?.estimate?.().catch(() => undefined),
+      globalThis.navigator?.storage?.estimate?.().catch(() => undefined),
       // `persisted()` answers at once, without a prompt (only `persist()` may wait for a person).
-      navigator.storage?.persisted?.().catch(() => undefined),
+      globalThis.navigator?.storage?.persisted?.().catch(() => undefined),
     ]);
     return { ...info, persisted, storage: { usage: estimate?.usage, quota: estimate?.quota } };
   }

@@ -192,7 +192,10 @@ export class Engine {
       if (!base || fileCrc === undefined) return;
       const intact = await scrubSnapshot(base.file, fileCrc, yieldToEvents, () => this.#closed || this.#base !== base);
       if (intact === false) await this.#snapshotDamaged(base);
-    })().catch((error: unknown) => this.#options.onBackgroundError?.(error));
+    })().catch((error: unknown) => {
+      // Closed meanwhile: the files went away under the check, which has nothing to report.
+      if (!this.#closed) this.#options.onBackgroundError?.(error);
+    });
   }
 
   /** The base snapshot failed its whole-file check: drop its catalog row so a reopen falls back a generation. */

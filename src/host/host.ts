@@ -122,6 +122,10 @@ export function createEngineHost(): RecordApi {
   let lock: HeldLock | undefined;
   let lockLost = false;
   let queued: AbortController | undefined;
+  /** Set while this worker steals the lock (its queued request, if any, was withdrawn). */
+  let stealing = false;
+  /** Set once `open` has tried for the lock: only then may the worker queue for it. */
+  let joined = false;
   let beatTimer: ReturnType<typeof setInterval> | undefined;
   let watchTimer: ReturnType<typeof setInterval> | undefined;
   let lastBeat = 0;
@@ -185,12 +189,18 @@ export function createEngineHost(): RecordApi {
 
   function queueForLock(): void {
     // A hidden tab does not queue: when the leader hands over, a visible tab takes over.
-    if (!openOptions || closed || broken || queued || role === 'leader' || !pageVisible) return;
+    if (!joined || closed || broken || queued || role === 'leader' || !pageVisible) return;
     const controller = new AbortController();
     queued = controller;
     acquireLock(name, 'queue', controller.signal).then(
       (held) => {
-        if (queued === controller) queued = undefined;
+        // Withdrawn meanwhile (a steal began, the page was hidden, the store closed), yet granted
+        // in the same instant: not this request's to use. One way to leadership at a time.
+        if (queued !== controller) {
+          held?.release();
+          return;
+        }
+        queued = undefined;
         if (held) void promote(held);
       },
       (error: unknown) => fail(error),
@@ -198,11 +208,17 @@ export function createEngineHost(): RecordApi {
   }
 
   async function steal(): Promise<void> {
+    if (role === 'leader' || stealing) return;
     stats.steals++;
+    stealing = true;
     queued?.abort();
     queued = undefined;
-    const held = await acquireLock(name, 'steal');
-    if (held) await promote(held, true);
+    try {
+      const held = await acquireLock(name, 'steal');
+      if (held) await promote(held, true);
+    } finally {
+      stealing = false;
+    }
   }
 
   /**
@@ -584,6 +600,7 @@ export function createEngineHost(): RecordApi {
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         const held = await acquireLock(name, 'now');
+        joined = true;
         if (held) void promote(held);
         else {
           post({ t: 'hello', from: self });

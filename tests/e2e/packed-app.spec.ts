@@ -71,6 +71,23 @@ test('a Vite app built from the packed package works with the default worker and
   }
 });
 
+test('walden/node from the packed package: a store on disk, as the README shows it', async () => {
+  const app = join(WORK, 'app');
+  const script = [
+    "import { openStore } from 'walden/node';",
+    "const store = await openStore('app', { dir: './data' });",
+    "await store.put('todo:1', { title: 'milk', at: new Date(5) });",
+    'await store.close();',
+    "const again = await openStore('app', { dir: './data' });",
+    "const value = await again.get('todo:1');",
+    'console.log(JSON.stringify({ title: value.title, at: value.at instanceof Date, seq: (await again.info()).seq }));',
+    'await again.close();',
+  ].join('\n');
+  rmSync(join(app, 'data'), { recursive: true, force: true });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app }).toString().trim();
+  expect(JSON.parse(output)).toEqual({ title: 'milk', at: true, seq: 1 });
+});
+
 test('docs/examples/02-crash-test-kit passes as an outside user runs it, against the packed package', async () => {
   test.setTimeout(240_000);
   const example = join(WORK, 'kit-example');
