@@ -14,7 +14,9 @@ function keepWorkerUrlForTheAppBundler(): Plugin {
   };
 }
 
-// Library build: `walden` (page entry) and `walden/worker` (the worker script), ESM only.
+// Library build: `walden` (page entry) and `walden/testing`, ESM only. The worker script is built
+// on its own (`vite.worker.config.ts`), so that it shares no chunk with the page: each entry's
+// size is its own file plus the chunks it loads on demand.
 export default defineConfig({
   plugins: [keepWorkerUrlForTheAppBundler()],
   build: {
@@ -24,7 +26,7 @@ export default defineConfig({
     minify: true,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', worker: 'src/worker.ts', 'testing/index': 'src/testing/index.ts' },
+      entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
       formats: ['es'],
     },
     rollupOptions: {

@@ -4,7 +4,9 @@
  * reads the log; every leader reads it (a few microseconds through its sync handle) after each
  * flush and before it acknowledges anything, and before each step of a compaction. A leader
  * that finds a newer epoch was replaced while its thread did not run (a frozen or hung tab): it
- * acknowledges nothing more. The protocol is in docs/multi-tab.md.
+ * acknowledges nothing more. A leader that closes its files cleanly marks the fence released;
+ * a new leader that finds it not released (its predecessor crashed, froze or hung, and may
+ * still write) continues the log in a segment of its own. The protocol is in docs/multi-tab.md.
  */
 import { getUint64, setUint64, viewOf } from '../format/bytes.js';
 import { FENCE_NAME } from '../format/names.js';
@@ -15,9 +17,19 @@ export class FencedOut extends Error {
   override name = 'FencedOut';
 }
 
+/** What the fence says: the epoch of the leader that claimed the files last, and whether it let them go cleanly. */
+export interface FenceState {
+  epoch: number;
+  /** The leader of `epoch` closed its files and released them (it writes nothing more). */
+  released: boolean;
+}
+
+/** Fence layout: epoch u64, released u8 (1 once its leader let go of the files cleanly). */
+const FENCE_BYTES = 9;
+
 /** A store's fence file, open for the life of one leadership. */
 export class Fence {
-  readonly #buffer = new Uint8Array(8);
+  readonly #buffer = new Uint8Array(FENCE_BYTES);
 
   private constructor(readonly file: FileLike) {}
 
@@ -26,19 +38,36 @@ export class Fence {
     return new Fence(await dir.open(FENCE_NAME, { create: true }));
   }
 
+  /** What the fence holds (a new store's: epoch 0, released). */
+  state(): FenceState {
+    this.#buffer.fill(0);
+    const read = this.file.read(this.#buffer, { at: 0 });
+    const epoch = getUint64(viewOf(this.#buffer), 0);
+    if (read < 8 || !Number.isFinite(epoch) || epoch === 0) return { epoch: 0, released: true };
+    return { epoch, released: read >= FENCE_BYTES && this.#buffer[8] === 1 };
+  }
+
   /** The epoch written last (0 for a new store). */
   epoch(): number {
-    this.#buffer.fill(0);
-    this.file.read(this.#buffer, { at: 0 });
-    const epoch = getUint64(viewOf(this.#buffer), 0);
-    return Number.isFinite(epoch) ? epoch : 0;
+    return this.state().epoch;
   }
 
   /** Make `epoch` the owner: written and flushed before the new leader reads anything else. */
   claim(epoch: number): void {
-    const bytes = new Uint8Array(8);
+    const bytes = new Uint8Array(FENCE_BYTES);
     setUint64(viewOf(bytes), 0, epoch);
     this.file.write(bytes, { at: 0 });
+    this.file.flush();
+  }
+
+  /**
+   * Say that the leader of `epoch`, still the owner, has closed its files: the next leader may
+   * go on in the last segment. (A leader that crashed or froze never says so: the next one then
+   * starts a segment of its own, since the old one may still write.)
+   */
+  release(epoch: number): void {
+    if (this.epoch() !== epoch) return;
+    this.file.write(Uint8Array.of(1), { at: 8 });
     this.file.flush();
   }
 

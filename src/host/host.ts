@@ -20,7 +20,6 @@ import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine } from '../engine/engine.js';
 import { Fence, FencedOut } from '../engine/fence.js';
 import { openOpfsDirectory } from '../platform/opfs.js';
-import { importIntoStore } from './import.js';
 import { dispatch } from './dispatch.js';
 import type { Directory, FileLike } from '../engine/ports.js';
 import type { RequestTag } from '../protocol.js';
@@ -255,8 +254,11 @@ export function createEngineHost(): RecordApi {
           // - The fence first: from here the old leader acknowledges nothing, so what this one
           //   reads below is everything that was ever acknowledged.
           const claimed = await Fence.open(files.dir);
+          // A predecessor that did not let go cleanly (stolen from, crashed, frozen) may still
+          // write into its last segment: then the log goes on in a segment of this leader's own.
+          const prior = claimed.state();
           claimed.claim(epoch);
-          engine = await openEngine(files.dir, claimed, stolen);
+          engine = await openEngine(files.dir, claimed, stolen || !prior.released);
           fence = claimed;
           break;
         } catch (error) {
@@ -290,13 +292,13 @@ export function createEngineHost(): RecordApi {
     }
   }
 
-  function openEngine(dir: Directory, claimed: Fence, stolen: boolean): Promise<Engine> {
+  function openEngine(dir: Directory, claimed: Fence, takeover: boolean): Promise<Engine> {
     const options = openOptions!;
     const mine = epoch;
     return Engine.open(dir, catalog!, name, {
       durability: options.durability,
       fence: () => claimed.check(mine),
-      ...(stolen ? { takeoverEpoch: mine } : {}),
+      ...(takeover ? { takeoverEpoch: mine } : {}),
       ...(options.testing
         ? {
             testingPause: (point: StallPoint) => {
@@ -339,10 +341,18 @@ export function createEngineHost(): RecordApi {
     const current = engine;
     const held = lock;
     const claimed = fence;
+    const mine = epoch;
     engine = undefined;
     lock = undefined;
     fence = undefined;
-    await current?.close().catch(() => {});
+    // - Files closed first, then the fence says so, then the lock goes: whoever leads next may
+    //   then continue in the last segment, since this worker writes nothing more.
+    const clean = await current?.close().then(() => true, () => false);
+    try {
+      if (clean) claimed?.release(mine);
+    } catch {
+      // The next leader then starts a segment of its own: only a little more to read.
+    }
     claimed?.close();
     held?.release();
     leaderReady = false;
@@ -649,6 +659,8 @@ export function createEngineHost(): RecordApi {
       if (!held) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(storeName)} is open; close it before importing over it`);
       const db = new IdbCatalog(await openCatalogDb());
       try {
+        // The import path (tar, SHA-256, staging) loads only when a store is imported.
+        const { importIntoStore } = await import('./import.js');
         return await importIntoStore(storeName, artifact, options, db);
       } finally {
         db.close();

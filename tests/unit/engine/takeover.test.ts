@@ -10,8 +10,10 @@ import { Fence, FencedOut } from '../../../src/engine/fence.js';
 import { MemoryCatalog, MemoryDirectory } from '../../../src/engine/memory.js';
 import { dump, put, STORE } from '../support/engine.js';
 
-async function leader(dir: MemoryDirectory, catalog: MemoryCatalog, epoch: number, takeover: boolean) {
+/** A leader as the host makes one: it reads the fence, claims it, and takes over when it stole the lock or its predecessor did not let go cleanly. */
+async function leader(dir: MemoryDirectory, catalog: MemoryCatalog, epoch: number, stolen: boolean) {
   const fence = await Fence.open(dir);
+  const takeover = stolen || !fence.state().released;
   fence.claim(epoch);
   const engine = await Engine.open(dir, catalog, STORE, {
     durability: 'strict',
@@ -20,7 +22,13 @@ async function leader(dir: MemoryDirectory, catalog: MemoryCatalog, epoch: numbe
     fence: () => fence.check(epoch),
     ...(takeover ? { takeoverEpoch: epoch } : {}),
   });
-  return { engine, fence };
+  /** Stop as a leader that steps down cleanly: files closed, then the fence released. */
+  const stop = async () => {
+    await engine.close();
+    fence.release(epoch);
+    fence.close();
+  };
+  return { engine, fence, stop, takeover };
 }
 
 /** The change feed from `since` to the end: each record's seq and keys. */
@@ -87,6 +95,29 @@ describe('takeover from a leader that still runs', () => {
     expect(c.engine.info().seq).toBe(2);
     expect(await history(c.engine, 1)).toEqual([[2, ['k2']]]);
     await c.engine.close();
+  });
+
+  it('after a taker that crashed before its own segment, the next leader does not append where the hung one writes', async () => {
+    const dir = new MemoryDirectory({ sharedHandles: true });
+    const catalog = new MemoryCatalog(dir);
+    const a = await leader(dir, catalog, 1, false);
+    await a.engine.commit([[put('k1', 'one')]]);
+    // A hangs. T steals the lock and claims the fence, then its tab crashes before it opens anything.
+    const crashed = await Fence.open(dir);
+    crashed.claim(2);
+    crashed.close();
+    // F gets the lock the ordinary way (T's died with it), but the fence was never released.
+    const f = await leader(dir, catalog, 3, false);
+    expect(f.takeover).toBe(true);
+    expect(await f.engine.commit([[put('k2', 'two')]])).toEqual([2]);
+    // A wakes and writes where it thinks the log ends: the fence stops it, and F's records are intact.
+    await expect(a.engine.commit([[put('late', 'from A')]])).rejects.toBeInstanceOf(FencedOut);
+    await a.engine.close();
+    await f.stop();
+    const g = await leader(dir, catalog, 4, false);
+    expect(g.takeover).toBe(false); // F let go cleanly: G goes on in F's segment
+    expect(dump(g.engine)).toEqual(new Map([['k1', 'one'], ['k2', 'two']]));
+    await g.engine.close();
   });
 
   it('a fence that was never claimed again lets its leader go on', async () => {
