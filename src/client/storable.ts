@@ -9,6 +9,7 @@ const STORABLE_TAGS = new Set([
   'Object', 'Array', 'Date', 'RegExp', 'Map', 'Set', 'Error', 'Boolean', 'Number', 'String', 'BigInt', 'Blob', 'File',
   'ArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
   'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+  'DOMException', 'DOMPoint', 'DOMPointReadOnly', 'DOMRect', 'DOMRectReadOnly', 'DOMQuad', 'DOMMatrix', 'DOMMatrixReadOnly', 'ImageData',
 ]);
 
 const tagOf = (value: object) => Object.prototype.toString.call(value).slice(8, -1);
@@ -38,7 +39,7 @@ function check(value: unknown, path: string, seen: Set<object>): void {
 /**
  * Throw a TypeError unless `value` is made only of what the value encoding writes: what
  * structured clone accepts, minus what cannot be written as bytes (functions, symbols, shared
- * memory, and platform objects other than Blob and File: `CryptoKey`, `FileSystemHandle`,
+ * memory, and platform objects that hold more than bytes: `CryptoKey`, `FileSystemHandle`,
  * `ImageBitmap`, `MessagePort`, …).
  */
 export function assertStorable(value: unknown): void {

@@ -37,6 +37,22 @@ const T_RESIZABLE_BUFFER = 0x72; // r
 const T_VIEW = 0x56; // V
 const T_BLOB = 0x4c; // L
 const T_FILE = 0x66; // f
+const T_DOM_EXCEPTION = 0x58; // X
+const T_GEOMETRY = 0x47; // G  DOMPoint, DOMRect, DOMQuad, DOMMatrix and their read-only kinds
+const T_IMAGE_DATA = 0x50; // P
+
+/** The geometry interfaces by number, where the runtime has them (browsers: window and workers). */
+const GEOMETRY_KINDS = ['DOMPoint', 'DOMPointReadOnly', 'DOMRect', 'DOMRectReadOnly', 'DOMQuad', 'DOMMatrix', 'DOMMatrixReadOnly'] as const;
+type GeometryKind = (typeof GEOMETRY_KINDS)[number];
+const platform = globalThis as unknown as Record<string, (new (...args: never[]) => object) | undefined>;
+/** The geometry kind of `value`, most derived first (a DOMPoint is also a DOMPointReadOnly). */
+function geometryKind(value: object): number {
+  for (const kind of ['DOMPoint', 'DOMRect', 'DOMMatrix', 'DOMPointReadOnly', 'DOMRectReadOnly', 'DOMMatrixReadOnly', 'DOMQuad'] as GeometryKind[]) {
+    const Ctor = platform[kind];
+    if (Ctor && value instanceof Ctor) return GEOMETRY_KINDS.indexOf(kind);
+  }
+  return -1;
+}
 
 /** Error prototypes structured clone keeps; any other error comes back as `Error`. */
 const ERROR_NAMES = ['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError'] as const;
@@ -238,12 +254,21 @@ class Encoder {
       for (const v of value) this.item(v);
       return;
     }
+    // A DOMException is also an Error in browsers: its own kind first.
+    if (typeof DOMException !== 'undefined' && value instanceof DOMException) {
+      out.byte(T_DOM_EXCEPTION);
+      out.string(value.message);
+      return out.string(value.name);
+    }
     if (value instanceof Error) return this.#error(value);
     if (value instanceof Boolean) return out.byte(T_BOOLEAN_OBJECT), out.byte(value.valueOf() ? 1 : 0);
     if (value instanceof Number) return out.byte(T_NUMBER_OBJECT), out.f64(value.valueOf());
     if (value instanceof String) return out.byte(T_STRING_OBJECT), out.string(value.valueOf());
     if (value instanceof BigInt) return out.byte(T_BIGINT_OBJECT), out.bigint(value.valueOf() as bigint);
     if (typeof Blob !== 'undefined' && value instanceof Blob) return this.#blob(value);
+    const geometry = geometryKind(value);
+    if (geometry >= 0) return this.#geometry(geometry, value);
+    if (platform.ImageData && value instanceof platform.ImageData) return this.#imageData(value as ImageData);
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null && describe(value) !== 'Object') throw new TypeError(`${describe(value)} cannot be stored`);
     const keys = Object.keys(value);
@@ -319,6 +344,33 @@ class Encoder {
     if (hasMessage) out.string(String(message.value));
     if (typeof stack === 'string') out.string(stack);
     if (hasCause) this.item(cause.value);
+  }
+
+  #geometry(kind: number, value: object): void {
+    const out = this.out;
+    out.byte(T_GEOMETRY);
+    out.byte(kind);
+    const name = GEOMETRY_KINDS[kind]!;
+    const g = value as Record<string, number> & { is2D?: boolean; toFloat64Array?(): Float64Array; p1?: DOMPointReadOnly; p2?: DOMPointReadOnly; p3?: DOMPointReadOnly; p4?: DOMPointReadOnly };
+    if (name.startsWith('DOMPoint')) for (const k of ['x', 'y', 'z', 'w']) out.f64(g[k]!);
+    else if (name.startsWith('DOMRect')) for (const k of ['x', 'y', 'width', 'height']) out.f64(g[k]!);
+    else if (name === 'DOMQuad') for (const p of [g.p1!, g.p2!, g.p3!, g.p4!]) for (const n of [p.x, p.y, p.z, p.w]) out.f64(n);
+    else {
+      out.byte(g.is2D ? 1 : 0);
+      const m = g.toFloat64Array!();
+      for (const n of g.is2D ? [m[0]!, m[1]!, m[4]!, m[5]!, m[12]!, m[13]!] : [...m]) out.f64(n);
+    }
+  }
+
+  #imageData(value: ImageData): void {
+    const out = this.out;
+    if (!(value.data instanceof Uint8ClampedArray)) throw new TypeError('ImageData with float pixels cannot be stored');
+    out.byte(T_IMAGE_DATA);
+    out.varint(value.width);
+    out.varint(value.height);
+    out.string(value.colorSpace ?? 'srgb');
+    out.varint(value.data.byteLength);
+    out.raw(new Uint8Array(value.data.buffer, value.data.byteOffset, value.data.byteLength));
   }
 
   #blob(value: Blob): void {
@@ -546,9 +598,42 @@ class Decoder {
         const lastModified = this.f64();
         return (this.#objects[id] = new File([this.raw(this.varint()) as Uint8Array<ArrayBuffer>], name, { type, lastModified }));
       }
+      case T_DOM_EXCEPTION: {
+        const id = this.#objects.push(undefined) - 1;
+        const message = this.string();
+        return (this.#objects[id] = new DOMException(message, this.string()));
+      }
+      case T_GEOMETRY: {
+        const id = this.#objects.push(undefined) - 1;
+        return (this.#objects[id] = this.#geometry());
+      }
+      case T_IMAGE_DATA: {
+        const id = this.#objects.push(undefined) - 1;
+        const width = this.varint();
+        const height = this.varint();
+        const colorSpace = this.string() as PredefinedColorSpace;
+        const data = new Uint8ClampedArray(this.raw(this.varint()));
+        const ImageDataCtor = platform.ImageData as unknown as (new (data: Uint8ClampedArray, width: number, height: number, settings?: ImageDataSettings) => ImageData) | undefined;
+        if (!ImageDataCtor) throw new ValueFormatError('ImageData cannot be made here');
+        return (this.#objects[id] = new ImageDataCtor(data, width, height, { colorSpace }));
+      }
       default:
         throw new ValueFormatError(`unknown item 0x${tag.toString(16)} at byte ${this.at - 1}`);
     }
+  }
+
+  #geometry(): object {
+    const name = GEOMETRY_KINDS[this.byte()];
+    const Ctor = name ? (platform[name] as unknown as (new (...args: unknown[]) => object) | undefined) : undefined;
+    if (!name || !Ctor) throw new ValueFormatError(`geometry of an unknown kind, or not available here, at byte ${this.at - 1}`);
+    const numbers = (n: number) => Array.from({ length: n }, () => this.f64());
+    if (name.startsWith('DOMPoint') || name.startsWith('DOMRect')) return new Ctor(...numbers(4));
+    if (name === 'DOMQuad') {
+      const [a, b, c, d] = [numbers(4), numbers(4), numbers(4), numbers(4)].map(([x, y, z, w]) => ({ x, y, z, w }));
+      return new Ctor(a, b, c, d);
+    }
+    const is2D = this.byte() === 1;
+    return new Ctor(numbers(is2D ? 6 : 16));
   }
 
   #error(): Error {

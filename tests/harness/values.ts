@@ -14,7 +14,7 @@ const keyOf = (i: number) => `v${String(i).padStart(6, '0')}`;
 
 /** The values of `seed`, generated afresh (structured clones of them are the expectation). */
 function valuesOf(seed: number, count: number): unknown[] {
-  return fc.sample(storableValue({ files: true }), { seed, numRuns: count });
+  return fc.sample(storableValue({ files: true, platform: true }), { seed, numRuns: count });
 }
 
 class Checker {

@@ -65,6 +65,20 @@ export async function differenceFromClone(actual: unknown, expected: unknown): P
       }
       return undefined;
     }
+    if (typeof DOMException !== 'undefined' && eo instanceof DOMException) {
+      const ad = ao as DOMException;
+      return ad.name === eo.name && ad.message === eo.message && ad.code === eo.code && ad.stack === eo.stack ? undefined : `${path}: DOMException ${ad.name}: ${ad.message} instead of ${eo.name}: ${eo.message}`;
+    }
+    const geometry = ['DOMPointReadOnly', 'DOMRectReadOnly', 'DOMQuad', 'DOMMatrixReadOnly'].find((n) => typeof (globalThis as Record<string, unknown>)[n] === 'function' && eo instanceof ((globalThis as Record<string, unknown>)[n] as new () => object));
+    if (geometry) {
+      const json = (v: object) => JSON.stringify((v as { toJSON(): unknown }).toJSON(), (_k, n) => (Object.is(n, -0) ? '-0' : Number.isNaN(n) ? 'NaN' : n));
+      return json(ao) === json(eo) ? undefined : `${path}: ${geometry} ${json(ao)} instead of ${json(eo)}`;
+    }
+    if (typeof ImageData !== 'undefined' && eo instanceof ImageData) {
+      const ai = ao as ImageData;
+      if (ai.width !== eo.width || ai.height !== eo.height || ai.colorSpace !== eo.colorSpace) return `${path}: ImageData ${ai.width}×${ai.height} ${ai.colorSpace} instead of ${eo.width}×${eo.height} ${eo.colorSpace}`;
+      return compare(ai.data, eo.data, `${path}.data`);
+    }
     if (eo instanceof Error) {
       const ae = ao as Error;
       if (ae.name !== eo.name || ae.stack !== eo.stack) return `${path}: ${ae.name} (stack ${JSON.stringify(ae.stack)}) instead of ${eo.name} (stack ${JSON.stringify(eo.stack)})`;

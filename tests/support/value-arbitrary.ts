@@ -44,7 +44,27 @@ const blobOrFile = (files: boolean) => fc.tuple(fc.uint8Array({ maxLength: 64 })
   file && files ? new File([bytes], file[0], { type, lastModified: file[1] }) : new Blob([bytes], { type }),
 );
 
-const treeOf = (files: boolean) => fc.letrec<{ value: unknown }>((tie) => ({
+/** Platform objects a browser clones: DOMException, and the geometry interfaces and ImageData where the runtime has them. */
+const g = globalThis as unknown as Record<string, (new (...args: unknown[]) => object) | undefined>;
+const platformObjects = fc.oneof(
+  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('Error', 'NotFoundError', 'AbortError', 'Custom')).map(([message, name]) => new DOMException(message, name) as object),
+  ...(g.DOMPoint && g.DOMMatrix && g.DOMRect && g.DOMQuad && g.ImageData
+    ? [
+        fc.tuple(fc.nat(3), fc.array(fc.double(), { minLength: 16, maxLength: 16 }), fc.boolean()).map(([kind, n, readOnly]) => {
+          const make = (name: string, ...args: unknown[]) => new g[readOnly && name !== 'DOMQuad' ? `${name}ReadOnly` : name]!(...args);
+          if (kind === 0) return make('DOMPoint', n[0], n[1], n[2], n[3]);
+          if (kind === 1) return make('DOMRect', n[0], n[1], n[2], n[3]);
+          if (kind === 2) return make('DOMQuad', { x: n[0], y: n[1] }, { x: n[2], y: n[3], z: n[4], w: n[5] }, { x: n[6] }, { y: n[7] });
+          return make('DOMMatrix', readOnly ? n.slice(0, 6) : n);
+        }),
+        fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom('srgb', 'display-p3')).chain(([w, h, colorSpace]) =>
+          fc.uint8ClampedArray({ minLength: w * h * 4, maxLength: w * h * 4 }).map((data) => new (g.ImageData as unknown as new (d: Uint8ClampedArray, w: number, h: number, s: object) => object)(data, w, h, { colorSpace })),
+        ),
+      ]
+    : []),
+);
+
+const treeOf = (files: boolean, platform: boolean) => fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     primitive,
@@ -54,6 +74,7 @@ const treeOf = (files: boolean) => fc.letrec<{ value: unknown }>((tie) => ({
     date,
     regexp,
     blobOrFile(files),
+    ...(platform ? [platformObjects] : []),
     fc.uint8Array({ maxLength: 32 }).map((b) => b.buffer),
     fc.array(tie('value'), { maxLength: 5 }),
     // Arrays with holes and extra properties.
@@ -94,7 +115,7 @@ function containers(value: unknown, out: object[], seen = new Set<object>()): ob
  * Any storable value: a tree, then a few links that make some objects shared and some cyclic
  * (a link from a container to another, itself included).
  */
-export const storableValue = (options: { files: boolean }): fc.Arbitrary<unknown> => fc.tuple(treeOf(options.files), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 3 })).map(([value, links]) => {
+export const storableValue = (options: { files: boolean; platform: boolean }): fc.Arbitrary<unknown> => fc.tuple(treeOf(options.files, options.platform), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 3 })).map(([value, links]) => {
   const all = containers(value, []);
   links.forEach(([from, to], i) => {
     if (all.length === 0) return;
