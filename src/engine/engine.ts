@@ -6,17 +6,18 @@
 import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../format/wal.js';
-import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_INDEX_ENTRY_BYTES, SNAPSHOT_TRAILER_BYTES, SnapshotEncoder } from '../format/snapshot.js';
-import { encodeUtf8 } from '../format/bytes.js';
 import type { ChangePage, CompactionPoint, Durability, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
-import { readAt, removeUnlessHeld, writeAt, type Catalog, type Directory, type FileLike } from './ports.js';
+import { SnapshotEncoder } from '../format/snapshot.js';
+import { readAt, removeUnlessHeld, writeAt, type Catalog, type Directory } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
 import { snapshotName, walName, walSegments } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
 import { readRecords } from './history.js';
 import { repoint, SCAN_RUN_BYTES, writeSnapshot, type SnapshotSource } from './snapshot-writer.js';
-import { recover, scrubSnapshot, type DormantSegment, type OpenSnapshot } from './recovery.js';
+import { recover, type DormantSegment, type OpenSnapshot } from './recovery.js';
+import { scrubSnapshot } from './snapshot-check.js';
+import { closeQuietly, FrozenViews, type ViewReader } from './views.js';
 import type { KeyIndex } from './keyindex.js';
 import type { BTree } from './btree.js';
 import { Segment } from './segment.js';
@@ -33,8 +34,6 @@ const BUILD_SLICE_MS = 2;
 export const COMPACTION_SLICE_MS = 8;
 /** Default bytes of WAL history kept for change feeds beyond the previous generation. */
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
-/** A reset view nobody has read for this long is dropped (its files may then be retired). */
-export const RESET_VIEW_IDLE_MS = 60_000;
 /** …skipping at most this many bytes between two values (a log record's op headers). */
 export const SCAN_RUN_GAP_BYTES = 256;
 
@@ -121,11 +120,10 @@ export class Engine {
   #dormant: DormantSegment[];
   /** Called after every commit: change-feed readers waiting for new records. */
   readonly #waiters = new Set<() => void>();
-  /** Frozen views handed to change-feed readers that were reset; they pin the files they use. */
-  readonly #resetViews = new Map<number, FrozenView>();
-  #nextViewId = 1;
-  /** Files to close once no reset view can read them. */
-  #deferredClose: FileLike[] = [];
+  /** Frozen views handed to change-feed readers that were reset, and to exports; they pin the files they use. */
+  readonly #views = new FrozenViews();
+  /** How views read values. */
+  readonly #viewReader: ViewReader = { read: (location, key) => this.#read(location, key), expired: (location, now) => this.#expired(location, now) };
   readonly #report: RecoveryReport;
   readonly #openMs: number;
   #closed = false;
@@ -472,10 +470,10 @@ export class Engine {
     const previousBase = this.#base;
     this.#base = snapshot;
     // The older segments stay open: they are the change feed's history until retired.
-    if (previousBase) this.#closeWhenUnpinned(previousBase.file);
+    if (previousBase) this.#views.closeWhenUnpinned(previousBase.file);
     // 6. Retire one generation late: keep the previous snapshot and the log since it.
     this.#fence();
-    if (this.#resetViews.size === 0) await this.#retire(previousBase?.seq ?? 0);
+    if (this.#views.size === 0) await this.#retire(previousBase?.seq ?? 0);
     this.#options.atCompactionPoint?.('retired');
   }
 
@@ -539,11 +537,6 @@ export class Engine {
     }
   }
 
-  #closeWhenUnpinned(file: FileLike): void {
-    if (this.#resetViews.size === 0) closeQuietly(file);
-    else this.#deferredClose.push(file);
-  }
-
   /** Make every waiting {@link Engine.readChanges} return now. */
   wake(): void {
     this.#wakeWaiters();
@@ -604,18 +597,7 @@ export class Engine {
 
   /** Freeze the index in a view that pins the files it reads until released or idle. */
   #freeze(): number {
-    const id = this.#nextViewId++;
-    this.#resetViews.set(id, { index: this.#index.tree().clone(), seq: this.#seq, usedAt: performance.now() });
-    return id;
-  }
-
-  #view(id: number): FrozenView {
-    this.#checkOpen();
-    this.#expireResetViews();
-    const view = this.#resetViews.get(id);
-    if (!view) throw new StoreError('STORE_VIEW_EXPIRED', 'the frozen view expired or was released; start again');
-    view.usedAt = performance.now();
-    return view;
+    return this.#views.freeze(this.#index.tree(), this.#seq);
   }
 
   /**
@@ -625,49 +607,14 @@ export class Engine {
    */
   exportBegin(): { view: number; seq: number; bytes: number } {
     this.#checkOpen();
-    const id = this.#freeze();
-    const view = this.#resetViews.get(id)!;
-    const now = this.#options.now();
-    let bytes = SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES;
-    for (const [key, location] of view.index.entries()) {
-      if (!this.#expired(location, now)) bytes += SNAPSHOT_INDEX_ENTRY_BYTES + encodeUtf8(key).byteLength + location.length;
-    }
-    view.export = { entries: view.index.entries(), encoder: new SnapshotEncoder(view.seq), now, started: false };
-    return { view: id, seq: view.seq, bytes };
+    const view = this.#freeze();
+    return { view, seq: this.#seq, bytes: this.#views.beginExport(view, this.#viewReader, this.#options.now()) };
   }
 
   /** The next bytes (about `maxBytes`) of an export; the last chunk has `done` and releases the view. */
   exportChunk(id: number, maxBytes: number): { bytes: Uint8Array; done: boolean } {
-    const view = this.#view(id);
-    const state = view.export;
-    if (!state) throw new TypeError('not an export view');
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const push = (bytes: Uint8Array) => {
-      chunks.push(bytes);
-      size += bytes.byteLength;
-    };
-    if (!state.started) {
-      push(state.encoder.header());
-      state.started = true;
-    }
-    let done = false;
-    while (size < maxBytes) {
-      const next = state.entries.next();
-      if (next.done) {
-        push(state.encoder.finish());
-        done = true;
-        break;
-      }
-      const [key, location] = next.value;
-      if (this.#expired(location, state.now)) continue;
-      push(state.encoder.value(key, this.#read(location, key), location.seq, location.crc, location.expiresAt));
-    }
-    if (done) this.#releaseView(id);
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) bytes.set(chunk, at), (at += chunk.byteLength);
-    return { bytes, done };
+    this.#checkOpen();
+    return this.#views.exportChunk(id, this.#viewReader, maxBytes);
   }
 
   /**
@@ -675,7 +622,8 @@ export class Engine {
    * The last page (`done`) releases the view.
    */
   readResetView(view: number, afterKey: string | undefined, range: ScanRange, pageSize: number): ResetPage {
-    const frozen = this.#view(view);
+    this.#checkOpen();
+    const frozen = this.#views.get(view);
     const entries: [string, Uint8Array][] = [];
     const pageRange = afterKey === undefined ? range : { ...range, gt: afterKey, gte: undefined };
     const now = this.#options.now();
@@ -684,20 +632,8 @@ export class Engine {
       if (entries.length === pageSize) return { entries, done: false };
       entries.push([key, this.#read(location, key)]);
     }
-    this.#releaseView(view);
+    this.#views.release(view);
     return { entries, done: true };
-  }
-
-  #expireResetViews(): void {
-    const now = performance.now();
-    for (const [id, view] of this.#resetViews) if (now - view.usedAt > RESET_VIEW_IDLE_MS) this.#releaseView(id);
-  }
-
-  #releaseView(id: number): void {
-    this.#resetViews.delete(id);
-    if (this.#resetViews.size > 0) return;
-    for (const file of this.#deferredClose) closeQuietly(file);
-    this.#deferredClose = [];
   }
 
   #current(): Segment {
@@ -757,19 +693,10 @@ export class Engine {
     this.#flushNow();
     this.#closed = true;
     this.#wakeWaiters();
-    this.#resetViews.clear();
-    for (const file of this.#deferredClose) closeQuietly(file);
+    this.#views.clear();
     await this.#compaction?.catch(() => {});
     for (const source of new Set<Source | undefined>([this.#base, ...this.#segments])) if (source) closeQuietly(source.file);
   }
-}
-
-/** A frozen copy of the index handed to a reader (a reset of the feed, or an export). */
-interface FrozenView {
-  index: BTree<string, ValueLocation>;
-  seq: number;
-  usedAt: number;
-  export?: { entries: Iterator<[string, ValueLocation]>; encoder: SnapshotEncoder; now: number; started: boolean };
 }
 
 /** Open a segment recovery kept without reading, and index its records. */
@@ -796,12 +723,4 @@ async function createSegment(dir: Directory, firstSeq: number, epoch?: number): 
   writeAt(file, encodeSegmentHeader(firstSeq), 0);
   file.flush();
   return new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
-}
-
-function closeQuietly(file: FileLike): void {
-  try {
-    file.close();
-  } catch {
-    // Closing twice, or after the platform already released it, is harmless.
-  }
 }

@@ -3,7 +3,6 @@
  * and clean up what no generation needs. Everything it did is reported.
  */
 import { StoreError } from '../errors.js';
-import { crc32c } from '../format/crc32c.js';
 import {
   decodeRecord,
   decodeRecordOps,
@@ -11,18 +10,16 @@ import {
   RECORD_HEADER_BYTES,
   WAL_HEADER_BYTES,
 } from '../format/wal.js';
-import { decodeSnapshotLayout, readSnapshotIndex, SNAPSHOT_HEADER_BYTES, SNAPSHOT_TRAILER_BYTES, type SnapshotIndexView, type SnapshotLayout } from '../format/snapshot.js';
+import type { SnapshotIndexView } from '../format/snapshot.js';
+import { openSnapshotIndex, verifySnapshot } from './snapshot-check.js';
 import { getUint64, viewOf } from '../format/bytes.js';
-import { readAt, removeUnlessHeld, type Catalog, type Directory, type FileLike, type SnapshotRow } from './ports.js';
+import { readAt, removeUnlessHeld, type Catalog, type Directory, type SnapshotRow } from './ports.js';
 import type { Source } from './location.js';
 import { KeyIndex } from './keyindex.js';
 import { parseSnapshotName, walSegments } from '../format/names.js';
 import { Segment } from './segment.js';
 import type { RecoveryReport } from '../protocol.js';
 
-const VERIFY_CHUNK_BYTES = 4 * 1024 * 1024;
-/** The background check of a snapshot reads (and sums) this much between yields: about a millisecond. */
-const SCRUB_CHUNK_BYTES = 1024 * 1024;
 
 /** An open, verified snapshot. */
 export interface OpenSnapshot extends Source {
@@ -79,82 +76,6 @@ function corruption(file: string, offset: number, what: string): StoreError {
   return new StoreError('STORE_CORRUPTION', `${file} at offset ${offset}: ${what}`);
 }
 
-export type Verified = { seq: number; bytes: number; checksum: number; view: SnapshotIndexView } | { problem: string };
-
-/** A snapshot's size, header and layout, checked against its name and its catalog row's size. */
-function readSnapshotFrame(file: FileLike, name: string, row: SnapshotRow | undefined): { size: number; header: Uint8Array; layout: SnapshotLayout } | { problem: string } {
-  const size = file.getSize();
-  if (row && size !== row.bytes) return { problem: `size ${size} differs from the catalog's ${row.bytes}` };
-  if (size < SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES) return { problem: 'too short to be a snapshot' };
-  const header = readAt(file, 0, SNAPSHOT_HEADER_BYTES);
-  const trailer = readAt(file, size - SNAPSHOT_TRAILER_BYTES, SNAPSHOT_TRAILER_BYTES);
-  const layout = decodeSnapshotLayout(header, trailer, size);
-  if (typeof layout === 'string') return { problem: layout === 'foreign' ? 'not a Walden snapshot' : `${layout} header or trailer` };
-  if (layout.seq !== parseSnapshotName(name)) return { problem: `header seq ${layout.seq} does not match the name` };
-  return { size, header, layout };
-}
-
-/**
- * Check a snapshot whole: structure, whole-file checksum (which covers the index), key order, and
- * its catalog row, if any. For an import, and for a snapshot no catalog row vouches for.
- */
-export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
-  const frame = readSnapshotFrame(file, name, row);
-  if ('problem' in frame) return frame;
-  const { size, layout } = frame;
-  let crc = 0;
-  const checked = size - 12;
-  let index: Uint8Array | undefined;
-  for (let at = 0; at < checked; at += VERIFY_CHUNK_BYTES) {
-    const chunk = readAt(file, at, Math.min(VERIFY_CHUNK_BYTES, checked - at));
-    crc = crc32c(chunk, crc);
-    // Keep the index bytes when one chunk holds them all (the common case), saving a read.
-    if (at <= layout.indexOffset && at + chunk.byteLength >= size - 16) index = chunk.subarray(layout.indexOffset - at, size - 16 - at);
-  }
-  if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
-  if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
-  const view = readSnapshotIndex(index ?? readAt(file, layout.indexOffset, size - 16 - layout.indexOffset), layout);
-  if (view === 'damaged') return { problem: 'index footer is malformed' };
-  if (!view.ordered()) return { problem: 'the index lists keys out of order' };
-  return { seq: layout.seq, bytes: size, checksum: crc, view };
-}
-
-/** A snapshot whose header and index footer passed their checks, read for opening. */
-export type IndexedSnapshot = { seq: number; fileCrc: number; view: SnapshotIndexView } | { problem: string };
-
-/**
- * Check what opening a snapshot relies on — its size and checksum against the catalog row, the
- * header, the trailer, and the index checksum (which covers the header) — and read its index in
- * place. The value bytes are not read: each is checked
- * against its own CRC when read, and the whole-file checksum is checked after the open.
- */
-export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined): IndexedSnapshot {
-  const frame = readSnapshotFrame(file, name, row);
-  if ('problem' in frame) return frame;
-  const { size, header, layout } = frame;
-  if (row && layout.fileCrc !== row.checksum) return { problem: 'checksum differs from the catalog' };
-  const index = readAt(file, layout.indexOffset, size - 16 - layout.indexOffset);
-  if (crc32c(index, crc32c(header)) !== layout.indexCrc) return { problem: 'index footer fails its checksum' };
-  const view = readSnapshotIndex(index, layout);
-  if (view === 'damaged') return { problem: 'index footer is malformed' };
-  return { seq: layout.seq, fileCrc: layout.fileCrc, view };
-}
-
-/**
- * Check a snapshot's whole-file checksum in chunks, yielding between them (after an open that
- * checked only its index): whether it matches, or undefined if `stopped()` said to give up.
- */
-export async function scrubSnapshot(file: FileLike, fileCrc: number, yieldToEvents: () => Promise<void>, stopped: () => boolean): Promise<boolean | undefined> {
-  const checked = file.getSize() - 12;
-  let crc = 0;
-  for (let at = 0; at < checked; at += SCRUB_CHUNK_BYTES) {
-    if (stopped()) return undefined;
-    crc = crc32c(readAt(file, at, Math.min(SCRUB_CHUNK_BYTES, checked - at)), crc);
-    await yieldToEvents();
-  }
-  return stopped() ? undefined : crc === fileCrc;
-}
-
 function lastNonZero(bytes: Uint8Array, from: number, end: number): number {
   for (let i = end - 1; i >= from; i--) if (bytes[i] !== 0) return i + 1;
   return from;
@@ -171,79 +92,125 @@ function validRecordAfter(bytes: Uint8Array, from: number, end: number, seqs: nu
   return false;
 }
 
+/** What recovery found before changing anything: the base to load, what to drop, what to replay. */
+interface RecoveryPlan {
+  segments: { name: string; firstSeq: number }[];
+  snapshotFiles: Set<string>;
+  /** Catalog rows whose file exists, oldest first. */
+  rows: SnapshotRow[];
+  /** Catalog rows whose file vanished. */
+  missingRows: SnapshotRow[];
+  catalogEmpty: boolean;
+  createdAt: number | undefined;
+  base: OpenSnapshot | undefined;
+  baseIndex: SnapshotIndexView | undefined;
+  baseSeq: number;
+  unverifiedFileCrc: number | undefined;
+  expiredInSnapshot: number;
+  /** A row for a base no catalog row vouched for (checked whole): to be written. */
+  adopt: SnapshotRow | undefined;
+  damaged: { name: string; row: SnapshotRow | undefined; reason: string }[];
+  /** The position in `segments` of the first segment to replay. */
+  start: number;
+}
+
 /**
- * Recover the store in `dir` whose catalog rows are in `catalog`.
+ * Recover the store in `dir` whose catalog rows are in `catalog`: plan (read only), clean up
+ * (drop rows and files no generation needs), replay the log after the base.
  *
  * @throws {@link StoreError} `STORE_CORRUPTION` naming file and offset for damage that is not a
- *   torn tail, `STORE_UNSUPPORTED` for files of a newer format version.
+ *   torn tail, `STORE_UNSUPPORTED` for files of a newer format version, `STORE_DATA_LOST` when
+ *   files the store needs are gone. A throw from the plan changes nothing.
  */
 export async function recover(dir: Directory, catalog: Catalog, store: string, options: RecoverOptions): Promise<RecoveredState> {
-  const report = emptyReport();
+  const plan = await planRecovery(dir, catalog, store, options);
+  let done = false;
+  try {
+    const report = emptyReport();
+    report.expiredKeys += plan.expiredInSnapshot;
+    const dormant = await cleanUp(dir, catalog, store, plan, options, report);
+    // The snapshot's index is read in place; the B-tree is built after the open (see keyindex.ts).
+    const index = plan.base && plan.baseIndex ? KeyIndex.ofSnapshot(plan.baseIndex, plan.base) : KeyIndex.ofTree();
+    const { segments, seq } = await replay(dir, plan, index, options.now, report);
+    done = true;
+    return { index, seq: Math.max(seq, plan.baseSeq), base: plan.base, unverifiedFileCrc: plan.unverifiedFileCrc, segments, dormant, report };
+  } finally {
+    if (!done) plan.base?.file.close();
+  }
+}
+
+/** Read the directory and the catalog, choose the newest usable snapshot, and check the log can follow it. */
+async function planRecovery(dir: Directory, catalog: Catalog, store: string, options: RecoverOptions): Promise<RecoveryPlan> {
   // Independent reads, made at once.
   const [names, listedRows, createdAt] = await Promise.all([dir.list(), catalog.list(store), catalog.createdAt(store)]);
-  const segmentSeqs = walSegments(names);
+  const segments = walSegments(names);
   const snapshotFiles = new Set(names.filter((name) => parseSnapshotName(name) !== undefined));
-
-  // Rows whose file vanished can never be used: drop them (and say so).
   const rows: SnapshotRow[] = [];
   const missingRows: SnapshotRow[] = [];
   for (const row of listedRows) (snapshotFiles.has(row.file) ? rows : missingRows).push(row);
-  const droppedRows = missingRows.length;
   const catalogEmpty = rows.length === 0;
   // With an empty catalog, fall back to the snapshot files themselves, verified by their own checksums.
   const candidates: { name: string; row: SnapshotRow | undefined }[] = catalogEmpty
     ? [...snapshotFiles].sort().reverse().map((name) => ({ name, row: undefined }))
     : [...rows].reverse().map((row) => ({ name: row.file, row }));
+  const coverable = (seq: number) => segments.length === 0 || segments[0]!.firstSeq <= seq + 1;
 
-  const coverable = (seq: number) => segmentSeqs.length === 0 || segmentSeqs[0]!.firstSeq <= seq + 1;
-
-  let base: OpenSnapshot | undefined;
-  let baseIndex: SnapshotIndexView | undefined;
-  let unverifiedFileCrc: number | undefined;
-  let expiredInSnapshot = 0;
-  const damaged: { name: string; row: SnapshotRow | undefined; reason: string }[] = [];
+  const plan: RecoveryPlan = { segments, snapshotFiles, rows, missingRows, catalogEmpty, createdAt, base: undefined, baseIndex: undefined, baseSeq: 0, unverifiedFileCrc: undefined, expiredInSnapshot: 0, adopt: undefined, damaged: [], start: 0 };
   for (const candidate of candidates) {
     const file = await dir.open(candidate.name);
-    const source: OpenSnapshot = { name: candidate.name, file, seq: parseSnapshotName(candidate.name)! };
     // A file the catalog does not vouch for is checked whole before it is used.
     const opened = candidate.row ? openSnapshotIndex(file, candidate.name, candidate.row) : verifySnapshot(file, candidate.name, undefined);
     if ('problem' in opened) {
       file.close();
-      damaged.push({ name: candidate.name, row: candidate.row, reason: opened.problem });
+      plan.damaged.push({ name: candidate.name, row: candidate.row, reason: opened.problem });
       continue;
     }
     if (!coverable(opened.seq)) {
       file.close();
       continue;
     }
-    base = source;
-    ({ view: baseIndex, expired: expiredInSnapshot } = opened.view.live(options.now));
-    if ('fileCrc' in opened) unverifiedFileCrc = opened.fileCrc;
-    else if (catalogEmpty) await catalog.put({ store, seq: opened.seq, file: candidate.name, bytes: opened.bytes, checksum: opened.checksum, createdAt: Date.now() });
+    plan.base = { name: candidate.name, file, seq: opened.seq };
+    plan.baseSeq = opened.seq;
+    ({ view: plan.baseIndex, expired: plan.expiredInSnapshot } = opened.view.live(options.now));
+    if ('fileCrc' in opened) plan.unverifiedFileCrc = opened.fileCrc;
+    else if (catalogEmpty) plan.adopt = { store, seq: opened.seq, file: candidate.name, bytes: opened.bytes, checksum: opened.checksum, createdAt: Date.now() };
     break;
   }
-  const baseSeq = base?.seq ?? 0;
-  if (!base && damaged.length > 0 && !coverable(0)) {
-    const first = damaged[0]!;
-    throw corruption(first.name, 0, `${first.reason}, and no older generation can replace it`);
-  }
-  if (!coverable(baseSeq)) {
-    throw new StoreError('STORE_DATA_LOST', `${segmentSeqs[0]!.name}: the log starts at seq ${segmentSeqs[0]!.firstSeq} but seq ${baseSeq + 1} is needed: files of this store are missing (evicted or deleted outside Walden)`);
-  }
-  // A store that was created keeps at least one segment: none and no snapshot means its files vanished.
-  if (segmentSeqs.length === 0 && !base) {
-    if (createdAt !== undefined || droppedRows > 0) {
+  try {
+    if (!plan.base && plan.damaged.length > 0 && !coverable(0)) {
+      const first = plan.damaged[0]!;
+      throw corruption(first.name, 0, `${first.reason}, and no older generation can replace it`);
+    }
+    if (!coverable(plan.baseSeq)) {
+      throw new StoreError('STORE_DATA_LOST', `${segments[0]!.name}: the log starts at seq ${segments[0]!.firstSeq} but seq ${plan.baseSeq + 1} is needed: files of this store are missing (evicted or deleted outside Walden)`);
+    }
+    // A store that was created keeps at least one segment: none and no snapshot means its files vanished.
+    if (segments.length === 0 && !plan.base && (createdAt !== undefined || missingRows.length > 0)) {
       throw new StoreError('STORE_DATA_LOST', `store ${JSON.stringify(store)} was created ${new Date(createdAt ?? 0).toISOString()} but its files are gone (evicted or deleted outside Walden); deleteStore() starts it anew`);
     }
+  } catch (error) {
+    plan.base?.file.close();
+    throw error;
   }
-  if (createdAt === undefined) await catalog.markCreated(store, Date.now());
-  // Only now that the open will go ahead: rows whose file vanished can never be used.
-  for (const row of missingRows) {
+  for (let i = 0; i < segments.length; i++) if (segments[i]!.firstSeq <= plan.baseSeq + 1) plan.start = i;
+  return plan;
+}
+
+/**
+ * The open goes ahead: drop rows whose file vanished, damaged snapshots newer than the base and
+ * orphans; keep one older generation (the previous snapshot and the log since it) and the
+ * history checkpoint streams still need, as dormant segments.
+ */
+async function cleanUp(dir: Directory, catalog: Catalog, store: string, plan: RecoveryPlan, options: RecoverOptions, report: RecoveryReport): Promise<DormantSegment[]> {
+  const { baseSeq, segments } = plan;
+  if (plan.adopt) await catalog.put(plan.adopt);
+  if (plan.createdAt === undefined) await catalog.markCreated(store, Date.now());
+  for (const row of plan.missingRows) {
     await catalog.delete(store, row.seq);
     report.droppedCatalogRows++;
   }
-  // Damaged snapshots newer than the one chosen are replaced by it: remove them.
-  for (const bad of damaged) {
+  // Damaged snapshots newer than the one chosen are replaced by it.
+  for (const bad of plan.damaged) {
     if (parseSnapshotName(bad.name)! <= baseSeq) continue;
     if (bad.row) {
       await catalog.delete(store, bad.row.seq);
@@ -253,45 +220,40 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     report.removedFiles.push(bad.name);
     report.damagedFiles.push({ file: bad.name, reason: bad.reason });
   }
-
-  // The snapshot's index is read in place; the B-tree is built after the open (see keyindex.ts).
-  report.expiredKeys += expiredInSnapshot;
-  const index = base && baseIndex ? KeyIndex.ofSnapshot(baseIndex, base) : KeyIndex.ofTree();
-
-  // Keep one older generation (the previous snapshot and the log since it); anything older is an orphan.
-  // The rows read above, less those dropped since (all newer than the base, or with no file).
-  const keptRows = rows.filter((row) => row.seq <= baseSeq);
+  // The rows read at the start, less those dropped since (all newer than the base, or with no file).
+  const keptRows = plan.rows.filter((row) => row.seq <= baseSeq);
   const previousSeq = keptRows.length >= 2 ? keptRows[keptRows.length - 2]!.seq : 0;
-  for (const name of snapshotFiles) {
+  for (const name of plan.snapshotFiles) {
     const seq = parseSnapshotName(name)!;
-    const inCatalog = keptRows.some((row) => row.file === name) || (catalogEmpty && seq === baseSeq && base !== undefined);
+    const inCatalog = keptRows.some((row) => row.file === name) || (plan.catalogEmpty && seq === baseSeq && plan.base !== undefined);
     if (!inCatalog && !report.removedFiles.includes(name) && (await removeUnlessHeld(dir, name))) report.removedFiles.push(name);
   }
-  let start = 0;
-  for (let i = 0; i < segmentSeqs.length; i++) if (segmentSeqs[i]!.firstSeq <= baseSeq + 1) start = i;
   const dormant: DormantSegment[] = [];
-  for (let i = 0; i < start; i++) {
-    const next = segmentSeqs[i + 1]!;
+  for (let i = 0; i < plan.start; i++) {
+    const next = segments[i + 1]!;
     if (next.firstSeq <= options.keepFromSeq(previousSeq) + 1) {
-      if (await removeUnlessHeld(dir, segmentSeqs[i]!.name)) report.removedFiles.push(segmentSeqs[i]!.name);
+      if (await removeUnlessHeld(dir, segments[i]!.name)) report.removedFiles.push(segments[i]!.name);
     } else {
-      dormant.push({ name: segmentSeqs[i]!.name, firstSeq: segmentSeqs[i]!.firstSeq, lastSeq: next.firstSeq - 1 });
+      dormant.push({ name: segments[i]!.name, firstSeq: segments[i]!.firstSeq, lastSeq: next.firstSeq - 1 });
     }
   }
+  return dormant;
+}
 
-  // Replay. Seqs must continue exactly; only the newest segment may end in a torn tail.
+/** Replay the segments after the base into `index`. Seqs must continue exactly; only the newest segment may end in a torn tail. */
+async function replay(dir: Directory, plan: RecoveryPlan, index: KeyIndex, now: number, report: RecoveryReport): Promise<{ segments: Segment[]; seq: number }> {
+  const { baseSeq, segments: onDisk, start } = plan;
   const segments: Segment[] = [];
   // Keys whose last write had expired by now (counted once each, at the end).
   const expiredDuringReplay = new Set<string>();
   let seq = baseSeq;
-  for (let i = start; i < segmentSeqs.length; i++) {
-    const { name, firstSeq } = segmentSeqs[i]!;
-    const isLast = i === segmentSeqs.length - 1;
-    // A segment ends where the next begins: what follows is a replaced leader's late writes.
-    const sealedAt = isLast ? Number.POSITIVE_INFINITY : segmentSeqs[i + 1]!.firstSeq;
-    const file = await dir.open(name);
-    // Every way out of this segment but the end of the loop is a throw: the file is closed on it.
-    try {
+  try {
+    for (let i = start; i < onDisk.length; i++) {
+      const { name, firstSeq } = onDisk[i]!;
+      const isLast = i === onDisk.length - 1;
+      // A segment ends where the next begins: what follows is a replaced leader's late writes.
+      const sealedAt = isLast ? Number.POSITIVE_INFINITY : onDisk[i + 1]!.firstSeq;
+      const file = await dir.open(name);
       const size = file.getSize();
       const bytes = readAt(file, 0, size);
       const header = decodeSegmentHeader(bytes);
@@ -302,6 +264,8 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
         report.tornBytes += lastNonZero(bytes, 0, size);
         continue;
       }
+      const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+      segments.push(segment);
       if (header.kind === 'unsupported') {
         throw new StoreError('STORE_UNSUPPORTED', `${name} has WAL format version ${header.version}; this build reads version 1`);
       }
@@ -314,7 +278,6 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
       if (i > start ? firstSeq !== seq + 1 : firstSeq > seq + 1) {
         throw corruption(name, 0, `expected seq ${seq + 1}, the segment starts at ${firstSeq}`);
       }
-      const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
       let running = firstSeq;
       let at = WAL_HEADER_BYTES;
       for (;;) {
@@ -347,7 +310,7 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
         }
         if (result.kind === 'record' && result.seq > baseSeq) {
           for (const op of result.ops!) {
-            if (op.type === 'put' && op.expiresAt && op.expiresAt <= options.now) {
+            if (op.type === 'put' && op.expiresAt && op.expiresAt <= now) {
               expiredDuringReplay.add(op.key);
               index.delete(op.key);
             } else if (op.type === 'put') {
@@ -363,13 +326,13 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
         at = result.next;
       }
       segment.end = at;
-      segments.push(segment);
       seq = running - 1;
-    } catch (error) {
-      file.close();
-      throw error;
     }
+  } catch (error) {
+    // Every file this replay opened is closed on the way out of a failed open.
+    for (const segment of segments) segment.file.close();
+    throw error;
   }
   report.expiredKeys += expiredDuringReplay.size;
-  return { index, seq: Math.max(seq, baseSeq), base, unverifiedFileCrc, segments, dormant, report };
+  return { segments, seq };
 }

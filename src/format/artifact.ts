@@ -3,7 +3,6 @@
  * and last a `manifest.json` with each file's size and SHA-256 (docs/format.md, "Export
  * artifact"). Readers treat it as untrusted: every field is checked.
  */
-import { StoreError } from '../errors.js';
 import { parseSnapshotName } from './names.js';
 
 /** Size of a tar header and of the blocks file contents are padded to. */
@@ -37,9 +36,19 @@ export interface ExportManifest {
   files: ManifestFile[];
 }
 
-/** Refuse an artifact, with the stable code. */
-export function invalidArtifact(why: string): StoreError {
-  return new StoreError('STORE_INVALID_ARTIFACT', `invalid artifact: ${why}`);
+/** Why an artifact's bytes were refused (thrown inside this module only; its exports return `{ kind: 'invalid' }`). */
+class Invalid extends Error {}
+
+const invalid = (why: string) => new Invalid(why);
+
+/** Run a decoder; a refusal becomes `{ kind: 'invalid', why }`. */
+function refusing<T>(decode: () => T): T | { kind: 'invalid'; why: string } {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof Invalid) return { kind: 'invalid', why: error.message };
+    throw error;
+  }
 }
 
 function writeField(header: Uint8Array, at: number, length: number, text: string): void {
@@ -88,33 +97,36 @@ function readOctal(header: Uint8Array, at: number, length: number, what: string)
       if (text.length > 0) break;
       continue;
     }
-    if (c < 0x30 || c > 0x37) throw invalidArtifact(`tar header field ${what} is not octal`);
+    if (c < 0x30 || c > 0x37) throw invalid(`tar header field ${what} is not octal`);
     text += String.fromCharCode(c);
   }
-  if (text.length === 0) throw invalidArtifact(`tar header field ${what} is empty`);
+  if (text.length === 0) throw invalid(`tar header field ${what} is empty`);
   return Number.parseInt(text, 8);
 }
 
 /**
  * Decode one tar header without trusting it.
  *
- * @returns `end` for a zero block, else the entry's name and size.
- * @throws {@link StoreError} `STORE_INVALID_ARTIFACT` for a bad checksum, a non-regular file,
- *   a path (any `/`), or a name that is not one of an artifact's.
+ * @returns `end` for a zero block, `file` with the entry's name and size, or `invalid` for a bad
+ *   checksum, a non-regular file, a path (any `/`), or a name that is not one of an artifact's.
  */
-export function decodeTarHeader(header: Uint8Array): { kind: 'end' } | { kind: 'file'; name: string; size: number } {
-  if (header.byteLength !== TAR_BLOCK_BYTES) throw invalidArtifact('truncated tar header');
+export function decodeTarHeader(header: Uint8Array): { kind: 'end' } | { kind: 'file'; name: string; size: number } | { kind: 'invalid'; why: string } {
+  return refusing(() => tarHeader(header));
+}
+
+function tarHeader(header: Uint8Array): { kind: 'end' } | { kind: 'file'; name: string; size: number } {
+  if (header.byteLength !== TAR_BLOCK_BYTES) throw invalid('truncated tar header');
   if (header.every((b) => b === 0)) return { kind: 'end' };
   const stored = readOctal(header, 148, 8, 'chksum');
   let sum = 0;
   for (let i = 0; i < TAR_BLOCK_BYTES; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;
-  if (sum !== stored) throw invalidArtifact('tar header checksum mismatch');
+  if (sum !== stored) throw invalid('tar header checksum mismatch');
   const type = header[156];
-  if (type !== 0x30 && type !== 0) throw invalidArtifact('tar entry is not a regular file');
-  if (header.subarray(345, 500).some((b) => b !== 0)) throw invalidArtifact('tar entry uses a path prefix');
+  if (type !== 0x30 && type !== 0) throw invalid('tar entry is not a regular file');
+  if (header.subarray(345, 500).some((b) => b !== 0)) throw invalid('tar entry uses a path prefix');
   let name = '';
   for (let i = 0; i < 100 && header[i] !== 0; i++) name += String.fromCharCode(header[i]!);
-  if (!isArtifactFileName(name) && name !== MANIFEST_NAME) throw invalidArtifact(`unexpected file ${JSON.stringify(name)} (paths and other names are refused)`);
+  if (!isArtifactFileName(name) && name !== MANIFEST_NAME) throw invalid(`unexpected file ${JSON.stringify(name)} (paths and other names are refused)`);
   return { kind: 'file', name, size: readOctal(header, 124, 12, 'size') };
 }
 
@@ -128,40 +140,44 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /**
  * Parse and check a manifest.
  *
- * @throws {@link StoreError} `STORE_INVALID_ARTIFACT` for anything but a well-formed manifest of
- *   this version with exactly one snapshot whose seq matches.
+ * @returns `manifest`, or `invalid` for anything but a well-formed manifest of this version with
+ *   exactly one snapshot whose seq matches.
  */
-export function parseManifest(bytes: Uint8Array): ExportManifest {
-  if (bytes.byteLength > MANIFEST_MAX_BYTES) throw invalidArtifact(`manifest is ${bytes.byteLength} bytes; at most ${MANIFEST_MAX_BYTES} are accepted`);
+export function parseManifest(bytes: Uint8Array): { kind: 'manifest'; manifest: ExportManifest } | { kind: 'invalid'; why: string } {
+  return refusing(() => ({ kind: 'manifest' as const, manifest: manifest(bytes) }));
+}
+
+function manifest(bytes: Uint8Array): ExportManifest {
+  if (bytes.byteLength > MANIFEST_MAX_BYTES) throw invalid(`manifest is ${bytes.byteLength} bytes; at most ${MANIFEST_MAX_BYTES} are accepted`);
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw invalidArtifact('manifest is not JSON');
+    throw invalid('manifest is not JSON');
   }
   const m = value as Partial<ExportManifest> | null;
-  if (!m || typeof m !== 'object' || m.format !== ARTIFACT_FORMAT) throw invalidArtifact('not a Walden export (manifest format)');
-  if (m.version !== ARTIFACT_VERSION) throw invalidArtifact(`manifest version ${String(m.version)} is not supported (this build reads ${ARTIFACT_VERSION})`);
+  if (!m || typeof m !== 'object' || m.format !== ARTIFACT_FORMAT) throw invalid('not a Walden export (manifest format)');
+  if (m.version !== ARTIFACT_VERSION) throw invalid(`manifest version ${String(m.version)} is not supported (this build reads ${ARTIFACT_VERSION})`);
   if (typeof m.store !== 'string' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0 || typeof m.createdAt !== 'string' || !Array.isArray(m.files)) {
-    throw invalidArtifact('manifest fields are missing or of the wrong type');
+    throw invalid('manifest fields are missing or of the wrong type');
   }
-  if (m.files.length > ARTIFACT_MAX_FILES) throw invalidArtifact('too many files');
+  if (m.files.length > ARTIFACT_MAX_FILES) throw invalid('too many files');
   const names = new Set<string>();
   let snapshots = 0;
   for (const file of m.files as unknown[]) {
     const f = file as Partial<ManifestFile> | null;
     if (!f || typeof f.name !== 'string' || !isArtifactFileName(f.name) || !Number.isSafeInteger(f.size) || (f.size as number) < 0 || typeof f.sha256 !== 'string' || !HEX64.test(f.sha256)) {
-      throw invalidArtifact(`manifest file entry ${JSON.stringify(file)?.slice(0, 80)} is invalid`);
+      throw invalid(`manifest file entry ${JSON.stringify(file)?.slice(0, 80)} is invalid`);
     }
-    if (names.has(f.name)) throw invalidArtifact(`file ${f.name} is listed twice`);
+    if (names.has(f.name)) throw invalid(`file ${f.name} is listed twice`);
     names.add(f.name);
     const snapshotSeq = parseSnapshotName(f.name);
     if (snapshotSeq !== undefined) {
       snapshots++;
-      if (snapshotSeq !== m.seq) throw invalidArtifact(`snapshot ${f.name} does not match seq ${m.seq}`);
+      if (snapshotSeq !== m.seq) throw invalid(`snapshot ${f.name} does not match seq ${m.seq}`);
     }
   }
-  if (snapshots !== 1) throw invalidArtifact(`the manifest lists ${snapshots} snapshots; exactly one is needed`);
+  if (snapshots !== 1) throw invalid(`the manifest lists ${snapshots} snapshots; exactly one is needed`);
   return m as ExportManifest;
 }
 

@@ -270,3 +270,13 @@ export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout): Sn
   }
   return at === end ? new SnapshotIndexView(index, entries) : 'damaged';
 }
+
+/** Where the bytes the index checksum covers end in a snapshot of `size` bytes (the header, the index, the trailer's offset and count). */
+export function snapshotIndexEnd(size: number): number {
+  return size - SNAPSHOT_TRAILER_BYTES + 16;
+}
+
+/** Where the bytes the whole-file checksum covers end in a snapshot of `size` bytes (everything before the file crc). */
+export function snapshotChecksumEnd(size: number): number {
+  return size - SNAPSHOT_TRAILER_BYTES + 20;
+}

@@ -4,7 +4,7 @@
  * verify it, and only then switch the store over (catalog row last, strict).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ARTIFACT_MAX_FILES, decodeTarHeader, invalidArtifact, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
+import { ARTIFACT_MAX_FILES, decodeTarHeader, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
 import { readCheckpoint, type CheckpointData } from '../format/checkpoint.js';
 import { StoreError } from '../errors.js';
 import type { IdbCatalog } from '../platform/catalog.js';
@@ -13,9 +13,14 @@ import { Engine } from '../engine/engine.js';
 import { writeAt } from '../engine/ports.js';
 import { openOpfsDirectory, OpfsDirectory } from '../platform/opfs.js';
 import { listStoreFiles, waldenRoot } from '../platform/opfs-root.js';
-import { verifySnapshot } from '../engine/recovery.js';
+import { verifySnapshot } from '../engine/snapshot-check.js';
 
 /** Bytes per read of the artifact while hashing or staging. */
+/** The error for an artifact that is not one Walden wrote, or was damaged on the way. */
+function invalidArtifact(why: string): StoreError {
+  return new StoreError('STORE_INVALID_ARTIFACT', `invalid artifact: ${why}`);
+}
+
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Where each file of an artifact sits in it. */
@@ -48,6 +53,7 @@ export async function readArtifact(blob: Blob): Promise<ArtifactLayout> {
   for (;;) {
     if (offset + TAR_BLOCK_BYTES > blob.size) throw invalidArtifact('the artifact is truncated (no end of archive)');
     const header = decodeTarHeader(await bytesOf(blob, offset, TAR_BLOCK_BYTES));
+    if (header.kind === 'invalid') throw invalidArtifact(header.why);
     if (header.kind === 'end') break;
     if (manifestBytes) throw invalidArtifact(`${header.name} comes after the manifest; the manifest must be last`);
     if (files.has(header.name)) throw invalidArtifact(`${header.name} appears twice`);
@@ -63,7 +69,9 @@ export async function readArtifact(blob: Blob): Promise<ArtifactLayout> {
     offset = start + Math.ceil(header.size / TAR_BLOCK_BYTES) * TAR_BLOCK_BYTES;
   }
   if (!manifestBytes) throw invalidArtifact('there is no manifest (an upload or download cut short?)');
-  const manifest = parseManifest(manifestBytes);
+  const parsed = parseManifest(manifestBytes);
+  if (parsed.kind === 'invalid') throw invalidArtifact(parsed.why);
+  const { manifest } = parsed;
   if (manifest.files.length !== files.size) throw invalidArtifact(`the manifest lists ${manifest.files.length} files; the archive holds ${files.size}`);
   for (const listed of manifest.files) {
     const file = files.get(listed.name);

@@ -41,21 +41,21 @@ describe('tar headers', () => {
       [encodeTarHeader('../snap-0000000000000005.db', 5, 0), /unexpected file/],
       [encodeTarHeader('notes.txt', 5, 0), /unexpected file/],
     ];
-    for (const [header, why] of cases) expect(() => decodeTarHeader(header)).toThrow(why);
+    for (const [header, why] of cases) expect(decodeTarHeader(header)).toEqual({ kind: 'invalid', why: expect.stringMatching(why) });
     // A link entry, with its checksum made right again, is still refused.
     let sum = 0;
     for (let i = 0; i < TAR_BLOCK_BYTES; i++) sum += i >= 148 && i < 156 ? 0x20 : link[i]!;
     link.set(text(`${sum.toString(8).padStart(6, '0')}\0 `), 148);
-    expect(() => decodeTarHeader(link)).toThrow(/regular file/);
+    expect(decodeTarHeader(link)).toEqual({ kind: 'invalid', why: expect.stringMatching(/regular file/) });
   });
 });
 
 describe('manifest', () => {
   it('accepts a well-formed one', () => {
-    expect(parseManifest(manifest())).toMatchObject({ store: 's', seq: 5, files: [{ name: 'snap-0000000000000005.db' }] });
+    expect(parseManifest(manifest())).toMatchObject({ kind: 'manifest', manifest: { store: 's', seq: 5, files: [{ name: 'snap-0000000000000005.db' }] } });
   });
 
-  it('refuses anything else with STORE_INVALID_ARTIFACT, saying why', () => {
+  it('refuses anything else, saying why', () => {
     const cases: [Uint8Array, RegExp][] = [
       [text('{not json'), /not JSON/],
       [Uint8Array.of(0xff, 0xfe), /not JSON/],
@@ -72,14 +72,6 @@ describe('manifest', () => {
       [manifest({ files: [{ name: 'snap-0000000000000005.db', size: 1, sha256: SHA }, { name: 'snap-0000000000000005.db', size: 1, sha256: SHA }] }), /twice/],
       [manifest({ files: Array.from({ length: 10_002 }, (_, i) => ({ name: `checkpoint-${i}.ckpt`, size: 1, sha256: SHA })) }), /too many|at most/],
     ];
-    for (const [bytes, why] of cases) {
-      try {
-        parseManifest(bytes);
-        throw new Error(`accepted ${new TextDecoder().decode(bytes.subarray(0, 60))}`);
-      } catch (error) {
-        expect((error as { code?: string }).code).toBe('STORE_INVALID_ARTIFACT');
-        expect((error as Error).message).toMatch(why);
-      }
-    }
+    for (const [bytes, why] of cases) expect(parseManifest(bytes)).toEqual({ kind: 'invalid', why: expect.stringMatching(why) });
   });
 });
