@@ -55,6 +55,7 @@ function inProcess(engine: Engine): RecordApi {
     signal: () => {},
     testingStall: () => unsupported('testingStall'),
     testingCrashBeforeAnswer: () => unsupported('testingCrashBeforeAnswer'),
+    testingCrashOnTakeover: () => unsupported('testingCrashOnTakeover'),
   };
 }
 

@@ -177,6 +177,8 @@ export interface WorkerApi<V> {
   testingStall(ms: number, at?: StallPoint): void;
   /** Test-only: apply `commits` more forwarded commits, then crash without answering the last. */
   testingCrashBeforeAnswer(commits: number): void;
+  /** Test-only: the next time this worker takes over from a leader that did not let go cleanly, crash once its files are open, before it serves. */
+  testingCrashOnTakeover(): void;
 }
 
 /** The worker's interface as the page sees it through Comlink: values travel as themselves. */

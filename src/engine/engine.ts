@@ -5,22 +5,23 @@
  */
 import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
-import { decodeRecord, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../format/wal.js';
+import { encodeRecords } from '../format/wal.js';
 import type { ChangePage, CompactionPoint, Durability, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
-import { SnapshotEncoder } from '../format/snapshot.js';
-import { readAt, removeUnlessHeld, writeAt, type Catalog, type Directory } from './ports.js';
+import type { SnapshotEncoder } from '../format/snapshot.js';
+import { readAt, type Catalog, type Directory } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
-import { snapshotName, walName, walSegments } from '../format/names.js';
+import { snapshotName } from '../format/names.js';
 import { iterateRange } from './range.js';
 import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
 import { readRecords } from './history.js';
 import { repoint, SCAN_RUN_BYTES, writeSnapshot, type SnapshotSource } from './snapshot-writer.js';
-import { recover, type DormantSegment, type OpenSnapshot } from './recovery.js';
+import { recover, type OpenSnapshot } from './recovery.js';
 import { scrubSnapshot } from './snapshot-check.js';
 import { closeQuietly, FrozenViews, type ViewReader } from './views.js';
+import { retireBefore } from './retention.js';
 import type { KeyIndex } from './keyindex.js';
 import type { BTree } from './btree.js';
-import { Segment } from './segment.js';
+import { createSegment, openDormantSegment, type DormantSegment, type Segment } from './segment.js';
 
 /** Default size of the log since the last snapshot that triggers an automatic compaction. */
 export const DEFAULT_COMPACT_THRESHOLD_BYTES = 32 * 1024 * 1024;
@@ -487,54 +488,14 @@ export class Engine {
     };
   }
 
+  /** Retire what no generation needs: catalog rows and snapshots before `previousSeq`, and the log segments below the history floor. */
   async #retire(previousSeq: number): Promise<void> {
-    for (const row of await this.#catalog.list(this.#store)) {
-      if (row.seq >= previousSeq) continue;
-      // Row first, then file: a crash in between leaves an orphan file, which open removes.
-      await this.#catalog.delete(this.#store, row.seq);
-      await removeUnlessHeld(this.#dir, row.file);
-    }
-    // Segments are listed from the directory, so ones recovery kept without opening go too.
-    const onDisk = walSegments(await this.#dir.list());
-    const keepFromSeq = await this.#historyFloor(previousSeq, onDisk);
-    for (let i = 0; i + 1 < onDisk.length; i++) {
-      if (onDisk[i + 1]!.firstSeq > keepFromSeq + 1) break;
-      const tracked = this.#segments.findIndex((s) => s.name === onDisk[i]!.name);
+    const open = new Map(this.#segments.map((segment) => [segment.name, segment.end]));
+    await retireBefore(this.#dir, this.#catalog, this.#store, previousSeq, this.#options.historyBytes, open, (name) => {
+      const tracked = this.#segments.findIndex((segment) => segment.name === name);
       if (tracked >= 0) closeQuietly(this.#segments.splice(tracked, 1)[0]!.file);
-      this.#dormant = this.#dormant.filter((d) => d.name !== onDisk[i]!.name);
-      await removeUnlessHeld(this.#dir, onDisk[i]!.name);
-    }
-  }
-
-  /**
-   * The seq from which the log is kept: the previous generation always; further back for the
-   * slowest checkpoint stream, as long as the segments it needs fit in `historyBytes`.
-   */
-  async #historyFloor(previousSeq: number, onDisk: { name: string; firstSeq: number }[]): Promise<number> {
-    const floor = await this.#catalog.checkpointFloor(this.#store);
-    if (floor === undefined || floor >= previousSeq) return previousSeq;
-    let bytes = 0;
-    let keepFrom = previousSeq;
-    // Walk back from the previous generation, adding whole segments while the budget allows.
-    for (let i = onDisk.length - 2; i >= 0; i--) {
-      const segment = onDisk[i]!;
-      if (onDisk[i + 1]!.firstSeq > previousSeq + 1) continue;
-      const size = this.#segments.find((s) => s.name === segment.name)?.end ?? (await this.#sizeOf(segment.name));
-      if (bytes + size > this.#options.historyBytes) break;
-      bytes += size;
-      keepFrom = segment.firstSeq - 1;
-      if (keepFrom <= floor) break;
-    }
-    return Math.max(keepFrom, Math.min(floor, previousSeq));
-  }
-
-  async #sizeOf(name: string): Promise<number> {
-    const file = await this.#dir.open(name);
-    try {
-      return file.getSize();
-    } finally {
-      file.close();
-    }
+      this.#dormant = this.#dormant.filter((dormant) => dormant.name !== name);
+    });
   }
 
   /** Make every waiting {@link Engine.readChanges} return now. */
@@ -697,30 +658,4 @@ export class Engine {
     await this.#compaction?.catch(() => {});
     for (const source of new Set<Source | undefined>([this.#base, ...this.#segments])) if (source) closeQuietly(source.file);
   }
-}
-
-/** Open a segment recovery kept without reading, and index its records. */
-async function openDormantSegment(dir: Directory, { name, firstSeq, lastSeq }: DormantSegment): Promise<Segment> {
-  const file = await dir.open(name);
-  const bytes = readAt(file, 0, file.getSize());
-  const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
-  let at = WAL_HEADER_BYTES;
-  // Only up to where the next segment begins: anything after is a replaced leader's late writes.
-  for (let seq = firstSeq; seq <= lastSeq; seq++) {
-    const result = decodeRecord(bytes, at);
-    if (result.kind !== 'record' || result.seq !== seq) break;
-    segment.offsets.push(at);
-    at = result.next;
-  }
-  segment.end = at;
-  return segment;
-}
-
-async function createSegment(dir: Directory, firstSeq: number, epoch?: number): Promise<Segment> {
-  const name = walName(firstSeq, epoch);
-  const file = await dir.open(name, { create: true });
-  file.truncate(0);
-  writeAt(file, encodeSegmentHeader(firstSeq), 0);
-  file.flush();
-  return new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
 }

@@ -17,7 +17,7 @@ import { readAt, removeUnlessHeld, type Catalog, type Directory, type SnapshotRo
 import type { Source } from './location.js';
 import { KeyIndex } from './keyindex.js';
 import { parseSnapshotName, walSegments } from '../format/names.js';
-import { Segment } from './segment.js';
+import { Segment, type DormantSegment } from './segment.js';
 import type { RecoveryReport } from '../protocol.js';
 
 
@@ -26,13 +26,6 @@ export interface OpenSnapshot extends Source {
   readonly seq: number;
 }
 
-/** A segment recovery kept without reading it: opened when the change feed reads that far back. */
-export interface DormantSegment {
-  name: string;
-  firstSeq: number;
-  /** Its last record (the next segment begins after it). */
-  lastSeq: number;
-}
 
 /** Whole records from `at` on, of any seq (what a replaced leader wrote after the seal). */
 function recordsFrom(bytes: Uint8Array, at: number, end: number): number {

@@ -1,6 +1,17 @@
 /** An open WAL segment being appended to or read from. */
-import { writeAt, type FileLike } from './ports.js';
+import { decodeRecord, encodeSegmentHeader, WAL_HEADER_BYTES } from '../format/wal.js';
+import { walName } from '../format/names.js';
+import { readAt, writeAt, type Directory, type FileLike } from './ports.js';
 import type { Source } from './location.js';
+
+
+/** A segment recovery kept without reading it: opened when the change feed reads that far back. */
+export interface DormantSegment {
+  name: string;
+  firstSeq: number;
+  /** Its last record (the next segment begins after it). */
+  lastSeq: number;
+}
 
 /** A WAL segment: its file, first seq and logical end (the file may be preallocated past it). */
 export class Segment implements Source {
@@ -54,4 +65,31 @@ export class Segment implements Source {
     this.#allocated = at;
     this.end = at;
   }
+}
+
+/** Open a segment recovery kept without reading, and index its records. */
+export async function openDormantSegment(dir: Directory, { name, firstSeq, lastSeq }: DormantSegment): Promise<Segment> {
+  const file = await dir.open(name);
+  const bytes = readAt(file, 0, file.getSize());
+  const segment = new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
+  let at = WAL_HEADER_BYTES;
+  // Only up to where the next segment begins: anything after is a replaced leader's late writes.
+  for (let seq = firstSeq; seq <= lastSeq; seq++) {
+    const result = decodeRecord(bytes, at);
+    if (result.kind !== 'record' || result.seq !== seq) break;
+    segment.offsets.push(at);
+    at = result.next;
+  }
+  segment.end = at;
+  return segment;
+}
+
+/** Create segment `wal-<firstSeq>[-<epoch>].log` with its header, flushed. */
+export async function createSegment(dir: Directory, firstSeq: number, epoch?: number): Promise<Segment> {
+  const name = walName(firstSeq, epoch);
+  const file = await dir.open(name, { create: true });
+  file.truncate(0);
+  writeAt(file, encodeSegmentHeader(firstSeq), 0);
+  file.flush();
+  return new Segment(name, firstSeq, file, WAL_HEADER_BYTES);
 }

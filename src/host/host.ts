@@ -256,6 +256,12 @@ export function createEngineHost(): RecordApi {
           forwarder?.setLeader(undefined);
           ring.clear();
         },
+        opened(engine, takeover) {
+          if (!testing.dieInTakeover(takeover)) return true;
+          engine.halt();
+          postToPage({ waldenTestingCrash: 'takeover' });
+          return false;
+        },
         leading(engine) {
           lastFramed = engine.info().seq;
           onReady?.();
@@ -337,6 +343,10 @@ export function createEngineHost(): RecordApi {
     testingCrashBeforeAnswer(commits: number) {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingCrashBeforeAnswer needs walden/testing');
       testing.crashBeforeAnswer(commits);
+    },
+    testingCrashOnTakeover() {
+      if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingCrashOnTakeover needs walden/testing');
+      testing.crashOnTakeover();
     },
     signal(message: PageSignal) {
       leadership?.signal(message);

@@ -44,6 +44,8 @@ export interface LeadershipEvents {
   openEngine(dir: Directory, catalog: IdbCatalog, fence: Fence, epoch: number, takeover: boolean): Promise<Engine>;
   /** This worker won the lock and is about to open the files: forget the old leader's frames and address. */
   elected(): void;
+  /** This worker's engine is open; `false` stops here, before anything is served (a test's crash). */
+  opened?(engine: Engine, takeover: boolean): boolean;
   /** This worker leads and its engine is open: serve. */
   leading(engine: Engine): void;
   /** Another worker leads (`id` once it serves, undefined while it opens). */
@@ -386,6 +388,7 @@ export class Leadership {
       this.#announce(false);
       this.#events.elected();
       let engine: Engine;
+      let takeover = stolen;
       for (let attempt = 0; ; attempt++) {
         if (this.#lockLost || this.#stopped) return;
         const files = tracked(await directory);
@@ -397,7 +400,8 @@ export class Leadership {
           // write into its last segment: then the log goes on in a segment of this leader's own.
           const prior = claimed.state();
           claimed.claim(this.#epoch);
-          engine = await this.#events.openEngine(files.dir, catalog, claimed, this.#epoch, stolen || !prior.released);
+          takeover = stolen || !prior.released;
+          engine = await this.#events.openEngine(files.dir, catalog, claimed, this.#epoch, takeover);
           this.#engine = engine;
           this.#fence = claimed;
           break;
@@ -413,6 +417,7 @@ export class Leadership {
         await engine.close();
         return;
       }
+      if (this.#events.opened?.(engine, takeover) === false) return;
       this.#announce(true);
       this.#tellPage();
       if (this.#sawLeader) this.stats.failovers++;

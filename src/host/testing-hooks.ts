@@ -36,6 +36,8 @@ export class TestingHooks {
   #crashBeforeAnswer = 0;
   /** Block the thread inside the next commit, at this point. */
   #stallAt: { point: StallPoint; ms: number } | undefined;
+  /** Crash inside the next takeover. */
+  #crashOnTakeover = false;
 
   /** Block now, or arm a block at a point inside the next commit. */
   stall(ms: number, at: StallPoint): void {
@@ -54,6 +56,18 @@ export class TestingHooks {
   /** Arm a crash after `commits` more forwarded commits are applied. */
   crashBeforeAnswer(commits: number): void {
     this.#crashBeforeAnswer = commits;
+  }
+
+  /** Arm a crash in the middle of this worker's next takeover. */
+  crashOnTakeover(): void {
+    this.#crashOnTakeover = true;
+  }
+
+  /** Whether this takeover is the one to die in (once its files are open, before it serves). */
+  dieInTakeover(takeover: boolean): boolean {
+    if (!takeover || !this.#crashOnTakeover) return false;
+    this.#crashOnTakeover = false;
+    return true;
   }
 
   /** Whether the forwarded commit just applied is the one to die on (without answering). */
