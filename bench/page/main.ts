@@ -235,6 +235,16 @@ const tabs = {
     await tabStore?.close();
     tabStore = undefined;
   },
+  /** This tab's role now. */
+  role(): string | undefined {
+    return tabStore?.role;
+  },
+  /** How long one put takes (through whichever tab leads). */
+  async timedPut(k: string): Promise<number> {
+    const t = performance.now();
+    await tabStore!.put(k, 'probe');
+    return performance.now() - t;
+  },
 };
 
 /** Many tabs, the transports: a round trip between two tabs' dedicated workers. */
