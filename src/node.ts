@@ -51,7 +51,7 @@ function inProcess(engine: Engine): RecordApi {
     importArtifact: async () => unsupported('import'),
     compact: () => engine.compact(),
     info: async () => ({ ...engine.info(), role: 'leader' }),
-    close: () => engine.close(),
+    close: () => engine.close({ compact: true }),
     signal: () => {},
     testingStall: () => unsupported('testingStall'),
     testingCrashBeforeAnswer: () => unsupported('testingCrashBeforeAnswer'),

@@ -35,6 +35,8 @@ const BUILD_SLICE_MS = 2;
 export const COMPACTION_SLICE_MS = 8;
 /** Default bytes of WAL history kept for change feeds beyond the previous generation. */
 export const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
+/** `close({ compact: true })` compacts a log of at least this many bytes since the last snapshot. */
+export const CLOSE_COMPACT_MIN_BYTES = 1024 * 1024;
 /** …skipping at most this many bytes between two values (a log record's op headers). */
 export const SCAN_RUN_GAP_BYTES = 256;
 
@@ -647,9 +649,18 @@ export class Engine {
     this.#wakeWaiters();
   }
 
-  /** Flush what relaxed mode still holds, stop compaction and release every file. */
-  async close(): Promise<void> {
+  /**
+   * Flush what relaxed mode still holds, stop compaction and release every file. With `compact`
+   * (an app's own `close()`, not a handover), a log of at least {@link CLOSE_COMPACT_MIN_BYTES}
+   * since the last snapshot is compacted first, so that the next open reads a snapshot's index
+   * instead of replaying the log (a failed compaction is reported and the close goes on).
+   */
+  async close(options: { compact?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
+    if (options.compact && !this.#broken && this.#logBytesSinceSnapshot() >= CLOSE_COMPACT_MIN_BYTES) {
+      await this.compact().catch((error: unknown) => this.#options.onBackgroundError?.(error));
+      if (this.#closed) return;
+    }
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushNow();
     this.#closed = true;

@@ -4,7 +4,7 @@
  */
 import type { EncodedOp } from '../protocol.js';
 import { COMBINE_MIN_BYTES, crc32c, crc32cCombine } from './crc32c.js';
-import { decodeUtf8, encodeUtf8Into, getUint64, isAllZero, setUint64, utf8Length, viewOf } from './bytes.js';
+import { decodeUtf8At, encodeUtf8Into, getUint64, isAllZero, setUint64, utf8Length, viewOf } from './bytes.js';
 
 /** The 8 bytes every WAL segment starts with: ASCII `WALDNWAL`. */
 export const WAL_MAGIC = Uint8Array.from([0x57, 0x41, 0x4c, 0x44, 0x4e, 0x57, 0x41, 0x4c]);
@@ -234,7 +234,8 @@ export function decodeRecordOps(bytes: Uint8Array, at: number, end = bytes.byteL
       problem = (error as Error).message;
     }
   }
-  const puts = (ops ?? []).flatMap((op) => (op.type === 'put' ? [{ offset: op.valueStart, length: op.valueLength, crc: 0, op }] : []));
+  const puts: { offset: number; length: number; crc: number; op: DecodedOp & { type: 'put' } }[] = [];
+  for (const op of ops ?? []) if (op.type === 'put') puts.push({ offset: op.valueStart, length: op.valueLength, crc: 0, op });
   const crc = ops ? checksumRecord(bytes, at + 4, frame.next, puts, 0) : crc32c(bytes.subarray(at + 4, frame.next));
   if (crc !== frame.storedCrc) return { kind: 'torn' };
   const record = recordOf(bytes, at, frame.next);
@@ -269,7 +270,7 @@ export function decodeOps(bytes: Uint8Array, payloadStart: number, payloadEnd: n
     const keyLength = view.getUint32(at + 1, true);
     at += 5;
     if (at + keyLength > payloadEnd) fail();
-    const key = decodeUtf8(bytes.subarray(at, at + keyLength));
+    const key = decodeUtf8At(bytes, at, keyLength);
     at += keyLength;
     if (kind === OP_PUT || kind === OP_PUT_EXPIRING) {
       let expiresAt = 0;

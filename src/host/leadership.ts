@@ -275,8 +275,11 @@ export class Leadership {
     return this.stepDown(true);
   }
 
-  /** Stop leading: finish, release the files and the lock; queue again unless told not to. */
-  async stepDown(requeue: boolean): Promise<void> {
+  /**
+   * Stop leading: finish, release the files and the lock; queue again unless told not to. With
+   * `compact`, a long log is compacted first (see {@link Engine.close}).
+   */
+  async stepDown(requeue: boolean, compact = false): Promise<void> {
     if (this.#role !== 'leader') return;
     this.#role = 'follower';
     this.#stopBeating();
@@ -289,7 +292,7 @@ export class Leadership {
     this.#fence = undefined;
     // - Files closed first, then the fence says so, then the lock goes: whoever leads next may
     //   then continue in the last segment, since this worker writes nothing more.
-    const clean = await current?.close().then(
+    const clean = await current?.close({ compact }).then(
       () => true,
       () => false,
     );
@@ -305,12 +308,16 @@ export class Leadership {
     if (requeue) this.#queueForLock();
   }
 
-  /** Leave the election: stop timers, withdraw from the queue, step down if leading. */
+  /**
+   * Leave the election: stop timers, withdraw from the queue, step down if leading. When no other
+   * tab uses the store, a long log is compacted first, so the next open is quick; when one does,
+   * it takes over at once instead.
+   */
   async close(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#watchTimer);
     this.#withdraw();
-    if (this.#role === 'leader') await this.stepDown(false);
+    if (this.#role === 'leader') await this.stepDown(false, !this.followersListening);
     this.#catalog?.close();
     this.#catalog = undefined;
   }

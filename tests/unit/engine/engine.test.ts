@@ -109,6 +109,38 @@ describe('Engine', () => {
   });
 });
 
+describe('close({ compact: true })', () => {
+  const fill = async (engine: Awaited<ReturnType<typeof openEngine>>, batches: number) => {
+    for (let b = 0; b < batches; b++) await engine.commit([Array.from({ length: 100 }, (_, i) => put(`k${b * 100 + i}`, 'v'.repeat(100)))]);
+  };
+
+  it('compacts a long log, so the next open reads a snapshot and replays nothing', async () => {
+    const m = machine();
+    let engine = await openEngine(m, { compactThresholdBytes: 1e12 });
+    await fill(engine, 120); // about 1.4 MB of log
+    const before = dump(engine);
+    await engine.close({ compact: true });
+    engine = await openEngine(m);
+    expect(engine.info()).toMatchObject({ seq: 120, snapshotSeq: 120 });
+    expect(dump(engine)).toEqual(before);
+    await engine.commit([[put('after', 'x')]]);
+    expect(engine.info().seq).toBe(121);
+  });
+
+  it('leaves a short log as it is, and a plain close never compacts', async () => {
+    const m = machine();
+    let engine = await openEngine(m, { compactThresholdBytes: 1e12 });
+    await fill(engine, 5);
+    await engine.close({ compact: true });
+    engine = await openEngine(m, { compactThresholdBytes: 1e12 });
+    expect(engine.info().snapshotSeq).toBe(0);
+    await fill(engine, 120);
+    await engine.close();
+    engine = await openEngine(m);
+    expect(engine.info()).toMatchObject({ seq: 125, snapshotSeq: 0 });
+  });
+});
+
 describe('Engine after an interrupted compaction', () => {
   it('compacts again when the segment it had started is still empty', async () => {
     const m = machine();
