@@ -18,6 +18,9 @@ const ROWS = [
   ['reads', 'scanKeysPerSec', 'scan of 100,000 keys', 'keys/s'],
   ['large', 'mbPerSec', 'large values (200 × 256 KiB)', 'MB/s'],
   ['cold', 'ms', 'cold open to the first value (100,000 keys + 10 MB tail)', 'ms'],
+  ['reopen', 'ms', 'first value after close() and reload (100,000 in a log never compacted)', 'ms'],
+  ['reopen', 'closeMs', 'the close() before that reload', 'ms'],
+  ['reopen-unclosed', 'ms', 'first value after a reload without close() (the tab died)', 'ms'],
 ];
 
 const fmt = (n) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
@@ -25,7 +28,7 @@ const fmt = (n) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n
 export function renderReport(result) {
   const m = result.medians;
   const systems = [...new Set(Object.values(m).flatMap((bySystem) => Object.keys(bySystem)))];
-  const lowerIsBetter = (metric) => metric === 'ms' || metric === 'getManyMs';
+  const lowerIsBetter = (metric) => metric === 'ms' || metric === 'getManyMs' || metric === 'closeMs';
   const lines = [];
   const md = ['| workload | unit | ' + systems.join(' | ') + ' | walden ÷ raw | walden ÷ best peer |', '|' + ' --- |'.repeat(systems.length + 4)];
   for (const [workload, metric, label, unit] of ROWS) {
@@ -37,7 +40,7 @@ export function renderReport(result) {
     const peerValues = PEERS.map((p) => row[p]?.[metric]).filter((v) => v != null && !Number.isNaN(v));
     const best = lowerIsBetter(metric) ? Math.min(...peerValues) : Math.max(...peerValues);
     const ratio = (a, b) => (a == null || b == null || Number.isNaN(a) || Number.isNaN(b) ? '–' : `${(lowerIsBetter(metric) ? b / a : a / b).toFixed(2)}×`);
-    lines.push(`${label.padEnd(58)} ${values.map((v) => fmt(v).padStart(10)).join(' ')}   raw ${ratio(walden, rawValue)}  peer ${ratio(walden, best)}`);
+    lines.push(`${label.slice(0, 58).padEnd(58)} ${values.map((v) => fmt(v).padStart(10)).join(' ')}   raw ${ratio(walden, rawValue)}  peer ${ratio(walden, best)}`);
     md.push(`| ${label} | ${unit} | ${values.map(fmt).join(' | ')} | ${ratio(walden, rawValue)} | ${ratio(walden, best)} |`);
   }
   const concurrent = m.concurrent?.['walden (strict)']?.opsPerSec;

@@ -11,7 +11,9 @@ import { bundleSizes } from './sizes.mjs';
 import { CHROMIUM_ARGS } from './harness.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 3);
-const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold').split(',');
+const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold,reopen,reopen-unclosed').split(',');
+/** Workloads that span a page reload. */
+const RELOADED = ['cold', 'reopen', 'reopen-unclosed'];
 const ORIGIN = 'http://127.0.0.1:47127';
 const executablePath = await findChromium();
 if (!executablePath) {
@@ -42,7 +44,7 @@ try {
   await load();
   const systems = await page.evaluate(() => window.bench.systems);
   for (let run = 0; run < RUNS; run++) {
-    for (const workload of WORKLOADS.filter((w) => w !== 'cold')) {
+    for (const workload of WORKLOADS.filter((w) => !RELOADED.includes(w))) {
       // Rotate the order so no system always runs first (warm-up, thermal, page cache).
       const order = systems.map((_, i) => systems[(i + run) % systems.length]);
       for (const system of order) {
@@ -59,6 +61,18 @@ try {
         const result = await page.evaluate(([s, t]) => window.bench.coldOpen(s, t), [system, tag]);
         record('cold', system, result);
         process.stdout.write(`run ${run + 1}/${RUNS} cold ${system}: ${JSON.stringify(result)}\n`);
+      }
+    }
+    // W4: 100,000 entries in 100 batches of 1,000, then close() (or not: the tab dies), a page
+    // reload, then open + get of a random key until it answers.
+    for (const workload of ['reopen', 'reopen-unclosed'].filter((w) => WORKLOADS.includes(w))) {
+      for (const system of systems.filter((s) => s !== 'walden (relaxed)')) {
+        const tag = `${workload}-${run}-${system.replace(/\W+/g, '')}`;
+        const closing = await page.evaluate(([s, t, c]) => window.bench.prepareReopen(s, t, c), [system, tag, workload === 'reopen']);
+        await load();
+        const result = { ...(await page.evaluate(([s, t]) => window.bench.reopen(s, t), [system, tag])), ...closing };
+        record(workload, system, result);
+        process.stdout.write(`run ${run + 1}/${RUNS} ${workload} ${system}: ${JSON.stringify(result)}\n`);
       }
     }
   }

@@ -12,8 +12,8 @@ import type { SqliteApi } from './sqlite-worker.js';
 /** What every system offers the workloads. */
 interface Driver {
   open(name: string): Promise<void>;
-  put(key: string, value: Uint8Array): Promise<unknown>;
-  batch(entries: [string, Uint8Array][]): Promise<unknown>;
+  put(key: string, value: string | Uint8Array): Promise<unknown>;
+  batch(entries: [string, string | Uint8Array][]): Promise<unknown>;
   get(key: string): Promise<unknown>;
   getMany(keys: string[]): Promise<unknown[]>;
   scanAll(): Promise<number>;
@@ -77,7 +77,7 @@ function idbKeyval(): Driver {
 }
 
 function dexie(): Driver {
-  let db: Dexie & { kv: Dexie.Table<{ k: string; v: Uint8Array }, string> };
+  let db: Dexie & { kv: Dexie.Table<{ k: string; v: string | Uint8Array }, string> };
   return {
     async open(name) {
       db = new Dexie(`dexie-${name}`) as typeof db;
@@ -120,12 +120,15 @@ const DRIVERS: Record<string, () => Driver> = {
   'sqlite-wasm (opfs-sahpool)': sqlite,
 };
 
-const value = (i: number) => {
-  const bytes = new Uint8Array(100);
-  for (let j = 0; j < 100; j++) bytes[j] = (i * 31 + j) & 0xff;
+/** The shapes every library is given: 100-character string values, keys `k` + 8 digits. */
+const value = (i: number) => `v${i}:`.padEnd(100, 'abcdefghijklmnopqrstuvwxyz'[i % 26]);
+const key = (i: number) => `k${String(i).padStart(8, '0')}`;
+/** Incompressible bytes (a value that compression could not shrink). */
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65_536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65_536)));
   return bytes;
-};
-const key = (i: number) => `key:${String(i).padStart(8, '0')}`;
+}
 
 /** Run one workload on a fresh store of one system; returns operations per second (or ms). */
 async function run(system: string, workload: string, tag: string): Promise<Record<string, number>> {
@@ -158,11 +161,11 @@ async function run(system: string, workload: string, tag: string): Promise<Recor
       out = { opsPerSec: 20_000 / (ms / 1000) };
     } else if (workload === 'bulk') {
       const ms = await time(async () => {
-        for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+        for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
       });
       out = { opsPerSec: 100_000 / (ms / 1000) };
     } else if (workload === 'reads') {
-      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
       const ms = await time(async () => {
         for (let i = 0; i < 10_000; i++) await d.get(key(Math.floor(Math.random() * 100_000)));
       });
@@ -174,9 +177,9 @@ async function run(system: string, workload: string, tag: string): Promise<Recor
       // The raw limit keeps no ordered index: it has no scan (NaN).
       out = { getsPerSec: 10_000 / (ms / 1000), getManyMs: manyMs / 100, scanKeysPerSec: scanned / (scanMs / 1000) };
     } else if (workload === 'large') {
-      const big = new Uint8Array(256 * 1024).map((_, i) => i & 0xff);
+      const values = Array.from({ length: 200 }, () => randomBytes(256 * 1024));
       const ms = await time(async () => {
-        for (let i = 0; i < 200; i++) await d.put(key(i), big);
+        for (let i = 0; i < 200; i++) await d.put(key(i), values[i]!);
       });
       out = { opsPerSec: 200 / (ms / 1000), mbPerSec: (200 * 0.25) / (ms / 1000) };
     }
@@ -190,11 +193,37 @@ async function run(system: string, workload: string, tag: string): Promise<Recor
 async function prepareCold(system: string, tag: string): Promise<void> {
   const d = DRIVERS[system]!();
   await d.open(`cold-${tag}`);
-  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
   if (system.startsWith('walden')) await (d as unknown as { compact?: () => Promise<void> }).compact?.();
   const tail = new Uint8Array(10_000).fill(7);
-  for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, Uint8Array]));
+  for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, string]));
   await d.close();
+}
+
+/**
+ * The reopen shape (W4): 100,000 entries in 100 batches of 1,000 into a new store, then
+ * `close()` (or, with `closeFirst` false, nothing: the reload ends the page as a crash would).
+ */
+async function prepareReopen(system: string, tag: string, closeFirst: boolean): Promise<Record<string, number>> {
+  const d = DRIVERS[system]!();
+  await d.open(`reopen-${tag}`);
+  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+  if (!closeFirst) return {};
+  const t = performance.now();
+  await d.close();
+  return { closeMs: performance.now() - t };
+}
+
+/** After the reload: open the store and get a random key until it answers; ms to the first value. */
+async function reopen(system: string, tag: string): Promise<Record<string, number>> {
+  const t = performance.now();
+  const d = DRIVERS[system]!();
+  await d.open(`reopen-${tag}`);
+  const got = await d.get(key(Math.floor(Math.random() * 100_000)));
+  const ms = performance.now() - t;
+  if (got === undefined) throw new Error(`${system}: the reopened store lost its values`);
+  await d.close();
+  return { ms };
 }
 
 /** Open the cold store after a reload and read one value: ms to the first value. */
@@ -289,7 +318,7 @@ const profiling = {
   async open(system: string, tag: string, keys = 100_000): Promise<void> {
     held = DRIVERS[system]!();
     await held.open(`profile-${tag}`);
-    for (let i = 0; i < keys; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, Uint8Array]));
+    for (let i = 0; i < keys; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
   },
   async run(workload: string, count: number): Promise<number> {
     const t = performance.now();
@@ -307,5 +336,5 @@ const profiling = {
   close: () => held!.close(),
 };
 
-(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, tabs, transport, profiling };
+(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, prepareReopen, reopen, tabs, transport, profiling };
 document.getElementById('status')!.textContent = 'ready';

@@ -15,10 +15,10 @@ const api = {
     db = new pool!.OpfsSAHPoolDb(`/${name}.sqlite3`);
     db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;');
   },
-  put(key: string, value: Uint8Array) {
+  put(key: string, value: string | Uint8Array) {
     db!.exec({ sql: 'INSERT OR REPLACE INTO kv VALUES (?, ?)', bind: [key, value] });
   },
-  batch(entries: [string, Uint8Array][]) {
+  batch(entries: [string, string | Uint8Array][]) {
     db!.exec('BEGIN');
     const statement = db!.prepare('INSERT OR REPLACE INTO kv VALUES (?, ?)');
     for (const entry of entries) {
