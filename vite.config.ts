@@ -14,7 +14,7 @@ function keepWorkerUrlForTheAppBundler(): Plugin {
   };
 }
 
-// Library build: `walden` (page entry) and `walden/testing`, ESM only. The worker script is built
+// Library build: `walden` (page entry), `walden/testing` and the adapters (`walden/storage`), ESM only. The worker script is built
 // on its own (`vite.worker.config.ts`), so that it shares no chunk with the page: each entry's
 // size is its own file plus the chunks it loads on demand.
 export default defineConfig({
@@ -26,7 +26,7 @@ export default defineConfig({
     minify: true,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+      entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', storage: 'src/adapters/storage.ts' },
       formats: ['es'],
     },
     rollupOptions: {

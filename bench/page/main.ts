@@ -196,7 +196,7 @@ async function prepareCold(system: string, tag: string): Promise<void> {
   for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
   if (system.startsWith('walden')) await (d as unknown as { compact?: () => Promise<void> }).compact?.();
   const tail = new Uint8Array(10_000).fill(7);
-  for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, string]));
+  for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, Uint8Array]));
   await d.close();
 }
 

@@ -88,6 +88,24 @@ test('walden/node from the packed package: a store on disk, as the README shows 
   expect(JSON.parse(output)).toEqual({ title: 'milk', at: true, seq: 1 });
 });
 
+test('walden/storage from the packed package: its entry and its types resolve through the exports map', async () => {
+  const app = join(WORK, 'app');
+  const script = [
+    "import { openStore } from 'walden/node';",
+    "import { createStorage } from 'walden/storage';",
+    "const store = await openStore('storage', { dir: './data' });",
+    "const storage = createStorage(store, { prefix: 'app:' });",
+    "await storage.setItem('state', { n: 1, at: new Date(7) });",
+    "const got = await storage.getItem('state');",
+    "console.log(JSON.stringify({ n: got.n, at: got.at instanceof Date, keys: await storage.keys(), missing: await storage.getItem('none') }));",
+    'await store.close();',
+  ].join('\n');
+  rmSync(join(app, 'data'), { recursive: true, force: true });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app }).toString().trim();
+  expect(JSON.parse(output)).toEqual({ n: 1, at: true, keys: ['state'], missing: null });
+  expect(existsSync(join(app, 'node_modules/walden/dist/adapters/storage.d.ts'))).toBe(true);
+});
+
 test('docs/examples/02-crash-test-kit passes as an outside user runs it, against the packed package', async () => {
   test.setTimeout(240_000);
   const example = join(WORK, 'kit-example');

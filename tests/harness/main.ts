@@ -73,6 +73,8 @@ const harness = {
   newWorker: () => new WaldenWorker(),
   /** The harness store's worker applies `commits` more forwarded commits, then crashes before answering the last. */
   crashBeforeAnswer: (commits: number) => wrap<EngineApi>(harness.worker!).testingCrashBeforeAnswer(commits),
+  /** The adapters under the libraries that use them (loaded on demand: most specs need none). */
+  adapters: () => import('./adapters.js').then((m) => m.adapters),
   /** The harness store's worker crashes in the middle of its next takeover (files open, nothing served). */
   crashOnTakeover: () => wrap<EngineApi>(harness.worker!).testingCrashOnTakeover(),
   startSeqConsumer,

@@ -10,7 +10,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
 const LAYERS: string[][] = [
-  ['src/index.ts', 'src/worker.ts', 'src/node.ts', 'src/testing/'],
+  ['src/index.ts', 'src/worker.ts', 'src/node.ts', 'src/testing/', 'src/adapters/'],
   ['src/client/', 'src/host/'],
   ['src/tabs/', 'src/platform/'],
   ['src/engine/'],
