@@ -9,7 +9,7 @@
  * - A call that reaches a worker that no longer leads is sent on to the new leader, never
  *   answered twice ({@link NotLeader}).
  */
-import { closedError, StoreError } from '../errors.js';
+import { closedError, StoreError, toStoreError } from '../errors.js';
 import type { ChangePage, EncodedOp, EngineOpenOptions, PageSignal, RecordApi, RequestTag, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine } from '../engine/engine.js';
@@ -21,7 +21,7 @@ import { Forwarder } from '../tabs/forwarder.js';
 import { FrameRing } from '../tabs/frames.js';
 import { toWire, type ForwardedMethod, type TabMessage } from '../tabs/messages.js';
 import { dispatch } from './dispatch.js';
-import { asStoreError, Leadership } from './leadership.js';
+import { Leadership } from './leadership.js';
 import { crashAt, postToPage, TestingHooks } from './testing-hooks.js';
 
 export { HIDDEN_GRACE_MS, PAGE_SILENT_MS } from './leadership.js';
@@ -64,7 +64,7 @@ export function createEngineHost(): RecordApi {
   }
 
   function fail(error: unknown): void {
-    const storeError = asStoreError(error);
+    const storeError = toStoreError(error, 'walden');
     if (onOpenFailed) {
       onOpenFailed(storeError);
       return;
@@ -76,7 +76,8 @@ export function createEngineHost(): RecordApi {
 
   async function openEngine(dir: Directory, catalog: IdbCatalog, fence: Fence, epoch: number, takeover: boolean): Promise<Engine> {
     const options = openOptions!;
-    let opened: Engine | undefined;
+    // The test hook that crashes at a compaction point halts the engine it is given here.
+    let opened: Engine | undefined = undefined;
     opened = await Engine.open(dir, catalog, name, {
       durability: options.durability,
       fence: () => fence.check(epoch),

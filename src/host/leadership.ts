@@ -15,7 +15,6 @@
  *
  * What a leader serves, and how calls reach it, is the host's job ({@link LeadershipEvents}).
  */
-import { StoreError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { Fence } from '../engine/fence.js';
 import type { Directory, FileLike } from '../engine/ports.js';
@@ -480,9 +479,4 @@ export class Leadership {
       this.#steal().catch((error: unknown) => this.#events.failed(error));
     }
   }
-}
-
-/** A {@link StoreError} for whatever leadership failed with. */
-export function asStoreError(error: unknown): StoreError {
-  return error instanceof StoreError ? error : new StoreError('STORE_IO_ERROR', `walden: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
