@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findChromium, NO_CHROMIUM_HINT } from '../scripts/chromium.mjs';
 import { renderReport } from './report.mjs';
-import { bundleSizes } from './sizes.mjs';
+import { bundleSizes } from '../scripts/sizes.mjs';
 import { CHROMIUM_ARGS } from './harness.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 3);

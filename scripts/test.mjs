@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { findChromium, NO_CHROMIUM_HINT } from './chromium.mjs';
-import { bundleSizes } from '../bench/sizes.mjs';
+import { bundleSizes } from './sizes.mjs';
 
 const RESULTS = 'test-results';
 rmSync(RESULTS, { recursive: true, force: true });
