@@ -3,8 +3,8 @@
  * async-storage persister, zustand's `persist`, redux-persist — each storing objects without a
  * JSON round trip: persist, reload the page, restore; and bad input.
  */
-import { expect, test } from '@playwright/test';
 import { HARNESS_URL, Profile } from './support/browser.js';
+import { expect, test } from './support/fixtures.js';
 
 test('TanStack Query, zustand and redux-persist persist into walden/storage and restore after a reload, values exact', async () => {
   const profile = new Profile();
@@ -51,9 +51,7 @@ test('TanStack Query, zustand and redux-persist persist into walden/storage and 
   }
 });
 
-test('walden/storage: TypeError for wrong arguments, StoreError once the store is closed, nothing written by a refused call', async ({ page }) => {
-  await page.goto(HARNESS_URL);
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+test('walden/storage: TypeError for wrong arguments, StoreError once the store is closed, nothing written by a refused call', async ({ harness: page }) => {
   const thrown = await page.evaluate(async (name) => (await window.harness.adapters()).misuse(name), `misuse-${Date.now().toString(36)}`);
-  expect(thrown).toEqual(['TypeError', 'TypeError', 'TypeError', 'TypeError', 'StoreError STORE_CLOSED']);
+  expect(thrown).toEqual(['TypeError', 'TypeError', 'TypeError', 'TypeError', 'keys ["kept"]', 'StoreError STORE_CLOSED']);
 });

@@ -10,8 +10,12 @@ import { createStore as createZustand } from 'zustand/vanilla';
 import { persist, type PersistStorage } from 'zustand/middleware';
 import { legacy_createStore as createRedux, type Reducer } from 'redux';
 import { persistReducer, persistStore } from 'redux-persist';
-import { openStore, type Store } from '../../src/index.js';
+import { openStore as openWith, type Store } from '../../src/index.js';
+import WaldenWorker from '../../src/worker.ts?worker';
 import { createStorage } from '../../src/adapters/storage.js';
+
+/** Open `name` with a worker of the harness's build (the dev server has no built `worker.js`). */
+const openStore = (name: string) => openWith(name, { worker: new WaldenWorker() });
 
 /** A state with what JSON would lose: a Date, a Map, a typed array, -0. */
 const sample = () => ({ at: new Date(1_700_000_000_000), tags: new Map([['a', 1]]), bytes: Uint8Array.of(1, 2, 3), zero: -0, text: 'hé' });
@@ -108,6 +112,8 @@ export const adapters = {
     await attempt(() => storage.getItem(1 as never));
     await attempt(() => storage.setItem('fn', () => 1));
     await storage.setItem('kept', { a: 1 });
+    // The refused value wrote nothing.
+    thrown.push(`keys ${JSON.stringify(await storage.keys())}`);
     await store.close();
     await attempt(() => storage.getItem('kept'));
     return thrown;
