@@ -36,3 +36,13 @@ export function assertKey(key: unknown, what = 'key'): asserts key is string {
   if (!key.isWellFormed()) throw new TypeError(`${what} contains a lone surrogate`);
   if (key.length * 3 > MAX_KEY_BYTES && utf8.encode(key).byteLength > MAX_KEY_BYTES) throw new TypeError(`${what} is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
 }
+
+const SCAN_KEYS = ['prefix', 'gt', 'gte', 'lt', 'lte'] as const;
+
+/** Throw a TypeError unless `range` is a valid {@link ScanRange}: string bounds, a non-negative integer `limit`. */
+export function assertScanRange(range: unknown): asserts range is ScanRange {
+  if (typeof range !== 'object' || range === null) throw new TypeError('scan range must be an object');
+  const r = range as Record<string, unknown>;
+  for (const k of SCAN_KEYS) if (r[k] !== undefined && typeof r[k] !== 'string') throw new TypeError(`scan ${k} must be a string`);
+  if (r.limit !== undefined && !(Number.isInteger(r.limit) && (r.limit as number) >= 0)) throw new TypeError('scan limit must be a non-negative integer');
+}

@@ -129,6 +129,8 @@ export interface ResetPage<V = Uint8Array> {
 /** One page of scan results: keys with their values and the seq that wrote each. */
 export interface ScanPage<V = Uint8Array> {
   entries: [string, V, number][];
+  /** The store's last seq when the page was read: the page is the state after exactly the records up to it. */
+  seq: number;
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { Remote } from 'comlink';
 import { closedError } from '../errors.js';
 import type { CommitOutcome, Durability, EngineApi, ScanRange, StoreInfo, TabRole, ValueOp } from '../protocol.js';
-import { assertKey } from '../keys.js';
+import { assertKey, assertScanRange } from '../keys.js';
 import { assertStorable } from './storable.js';
 import { Checkpoints } from './checkpoints.js';
 import { runConsumer, type ConsumeOptions, type Consumer } from './consume.js';
@@ -47,14 +47,6 @@ interface PendingWrite {
   ops: ValueOp[];
   resolve: (seq: number) => void;
   reject: (error: unknown) => void;
-}
-
-const SCAN_KEYS = ['prefix', 'gt', 'gte', 'lt', 'lte'] as const;
-
-function checkRange(range: ScanRange): void {
-  if (typeof range !== 'object' || range === null) throw new TypeError('scan range must be an object');
-  for (const k of SCAN_KEYS) if (range[k] !== undefined && typeof range[k] !== 'string') throw new TypeError(`scan ${k} must be a string`);
-  if (range.limit !== undefined && !(Number.isInteger(range.limit) && range.limit >= 0)) throw new TypeError('scan limit must be a non-negative integer');
 }
 
 /**
@@ -177,7 +169,7 @@ export class Store extends EventTarget {
    * `prefix` and the bounds intersect; `limit` counts in iteration order. Fetched in pages.
    */
   async *scan(range: ScanRange = {}): AsyncGenerator<[string, unknown]> {
-    checkRange(range);
+    assertScanRange(range);
     this.#sendPending();
     let remaining = range.limit ?? Number.POSITIVE_INFINITY;
     let cursor: ScanRange = { ...range };
@@ -191,6 +183,20 @@ export class Store extends EventTarget {
       // Continue after the last key seen; the other bounds stay.
       cursor = range.reverse ? { ...cursor, lt: last[0], lte: undefined } : { ...cursor, gt: last[0], gte: undefined };
     }
+  }
+
+  /**
+   * The entries of `range` — each `[key, value, writtenSeq]`, the seq that wrote the value — and
+   * the seq whose state they are, read in one round trip: the result holds exactly the records
+   * up to `seq`, so `watch({ since: seq })` continues it with no change missed or doubled (what
+   * `walden/react` keeps its live results with). For ranges that fit in memory; stream large
+   * ones with {@link Store.scan}.
+   */
+  async scanAt(range: ScanRange = {}): Promise<{ entries: [key: string, value: unknown, writtenSeq: number][]; seq: number }> {
+    assertScanRange(range);
+    this.#sendPending();
+    const page = await this.#call(() => this.#remote.scan({ ...range }, range.limit ?? Number.MAX_SAFE_INTEGER));
+    return { entries: page.entries, seq: page.seq };
   }
 
   /**

@@ -310,7 +310,7 @@ export class Engine {
     this.#checkOpen();
     const max = Math.min(pageSize, range.limit ?? Number.POSITIVE_INFINITY);
     const now = this.#options.now();
-    if (max <= 0) return { entries: [] };
+    if (max <= 0) return { entries: [], seq: this.#seq };
     const keys: string[] = [];
     const locations: ValueLocation[] = [];
     for (const [key, location] of iterateRange(this.#index.tree(), range, Number.POSITIVE_INFINITY)) {
@@ -323,7 +323,7 @@ export class Engine {
     if (range.reverse) (keys.reverse(), locations.reverse());
     const values = this.#readRuns(keys, locations);
     const entries = keys.map((key, i): [string, Uint8Array, number] => [key, values[i]!, locations[i]!.seq]);
-    return { entries: range.reverse ? entries.reverse() : entries };
+    return { entries: range.reverse ? entries.reverse() : entries, seq: this.#seq };
   }
 
   /**

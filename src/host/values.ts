@@ -90,7 +90,7 @@ export function withValueCodec(core: RecordApi): EngineApi {
     async scan(range: ScanRange, pageSize: number) {
       const page = await core.scan(range, pageSize);
       const decoding = new Decoding();
-      return decoding.answer({ entries: page.entries.map(([key, bytes, seq]): [string, unknown, number] => [key, decoding.value(bytes, key), seq]) });
+      return decoding.answer({ seq: page.seq, entries: page.entries.map(([key, bytes, seq]): [string, unknown, number] => [key, decoding.value(bytes, key), seq]) });
     },
     async readChanges(since: number, range: ScanRange, maxRecords: number, waitMs: number): Promise<ChangePage<unknown>> {
       const page = await core.readChanges(since, range, maxRecords, waitMs);

@@ -53,3 +53,31 @@ test('03-zustand-storage: the persisted zustand state, a Map and a Date in it, c
   }
   await page.close();
 });
+
+test('04-react-todos: what one tab adds or removes shows in the other at once, Dates intact, and survives a reload', async ({ profile }) => {
+  const url = 'http://127.0.0.1:47123/docs/examples/04-react-todos/index.html';
+  const [a, b] = [await profile.context!.newPage(), await profile.context!.newPage()];
+  const state = (page: typeof a) => page.textContent('#state');
+  const items = (page: typeof a) => page.$$eval('#list li', (lis) => lis.map((li) => li.firstChild!.textContent));
+  for (const page of [a, b]) {
+    await page.goto(url);
+    await page.waitForSelector('#add');
+  }
+  const before = (await items(a)).length;
+  await a.fill('#title', 'buy milk');
+  await a.click('#add');
+  await expect.poll(() => items(b)).toContain('buy milk (a Date) ');
+  expect(await state(b)).toBe(`${before + 1} todos · last added: buy milk`);
+  await b.fill('#title', 'call home');
+  await b.click('#add');
+  await expect.poll(() => items(a)).toContain('call home (a Date) ');
+  // Remove the milk in tab b: tab a follows.
+  await b.locator('#list li', { hasText: 'buy milk' }).locator('button').click();
+  await expect.poll(() => items(a)).not.toContain('buy milk (a Date) ');
+  await a.reload();
+  await a.waitForSelector('#add');
+  expect(await items(a)).toContain('call home (a Date) ');
+  expect(await items(a)).not.toContain('buy milk (a Date) ');
+  await a.close();
+  await b.close();
+});

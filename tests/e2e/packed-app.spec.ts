@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Profile } from './support/browser.js';
 
@@ -104,6 +104,22 @@ test('walden/storage from the packed package: its entry and its types resolve th
   const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app }).toString().trim();
   expect(JSON.parse(output)).toEqual({ n: 1, at: true, keys: ['state'], missing: null });
   expect(existsSync(join(app, 'node_modules/walden/dist/adapters/storage.d.ts'))).toBe(true);
+});
+
+test('walden/react from the packed package: its entry and types resolve, React stays the app\'s own copy', async () => {
+  const app = join(WORK, 'app');
+  const script = [
+    "import { createElement } from 'react';",
+    "import { renderToString } from 'react-dom/server';",
+    "import { useScan, useValue } from 'walden/react';",
+    "const View = () => { const todos = useScan(undefined, { prefix: 'todo:' }); const title = useValue(undefined, 'title'); return createElement('p', null, todos === undefined && title === undefined ? 'opening' : 'open'); };",
+    'console.log(renderToString(createElement(View)));',
+  ].join('\n');
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app }).toString().trim();
+  expect(output).toBe('<p>opening</p>');
+  expect(existsSync(join(app, 'node_modules/walden/dist/adapters/react.d.ts'))).toBe(true);
+  // React is a peer dependency: the entry imports it, it does not carry a copy.
+  expect(readFileSync(join(app, 'node_modules/walden/dist/react.js'), 'utf8')).toMatch(/from "react"/);
 });
 
 test('docs/examples/02-crash-test-kit passes as an outside user runs it, against the packed package', async () => {

@@ -75,6 +75,8 @@ const harness = {
   crashBeforeAnswer: (commits: number) => wrap<EngineApi>(harness.worker!).testingCrashBeforeAnswer(commits),
   /** The adapters under the libraries that use them (loaded on demand: most specs need none). */
   adapters: () => import('./adapters.js').then((m) => m.adapters),
+  /** React components over `walden/react` (loaded on demand). */
+  react: () => import('./react.js').then((m) => m.react),
   /** The harness store's worker crashes in the middle of its next takeover (files open, nothing served). */
   crashOnTakeover: () => wrap<EngineApi>(harness.worker!).testingCrashOnTakeover(),
   startSeqConsumer,
