@@ -14,7 +14,7 @@ function keepWorkerUrlForTheAppBundler(): Plugin {
   };
 }
 
-// Library build: `walden` (page entry), `walden/testing` and the adapters (`walden/storage`, `walden/react`), ESM only. The worker script is built
+// Library build: `walden` (page entry), `walden/testing` and the adapters (`walden/storage`, `walden/react`, `walden/yjs`, `walden/level`), ESM only. The worker script is built
 // on its own (`vite.worker.config.ts`), so that it shares no chunk with the page: each entry's
 // size is its own file plus the chunks it loads on demand.
 export default defineConfig({
@@ -26,12 +26,12 @@ export default defineConfig({
     minify: true,
     sourcemap: true,
     lib: {
-      entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', storage: 'src/adapters/storage.ts', react: 'src/adapters/react.ts' },
+      entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', storage: 'src/adapters/storage.ts', react: 'src/adapters/react.ts', yjs: 'src/adapters/yjs.ts', level: 'src/adapters/level.ts' },
       formats: ['es'],
     },
     rollupOptions: {
       // The testing kit runs in Node next to Playwright; the adapters use the app's own copy of their library.
-      external: [/^node:/, '@playwright/test', 'react', /^react\//],
+      external: [/^node:/, '@playwright/test', 'react', /^react\//, 'yjs', 'abstract-level'],
     },
   },
 });

@@ -81,3 +81,40 @@ test('04-react-todos: what one tab adds or removes shows in the other at once, D
   await a.close();
   await b.close();
 });
+
+test('05-yjs-shared-list: items added in two tabs show in both, live, and after a reload', async ({ profile }) => {
+  const url = 'http://127.0.0.1:47123/docs/examples/05-yjs-shared-list/index.html';
+  const [a, b] = [await profile.context!.newPage(), await profile.context!.newPage()];
+  const items = (page: typeof a) => page.$$eval('#items li', (lis) => lis.map((li) => li.textContent));
+  for (const page of [a, b]) {
+    await page.goto(url);
+    await page.waitForFunction(() => /^\d+ items$/.test(document.getElementById('state')?.textContent ?? ''));
+  }
+  await a.fill('#text', 'from a');
+  await a.click('#add');
+  await b.fill('#text', 'from b');
+  await b.click('#add');
+  for (const page of [a, b]) await expect.poll(() => items(page)).toEqual(expect.arrayContaining(['from a', 'from b']));
+  expect(await items(a)).toEqual(await items(b));
+  const before = await items(a);
+  await a.reload();
+  await a.waitForFunction((n) => document.getElementById('state')?.textContent === `${n} items`, before.length);
+  expect(await items(a)).toEqual(before);
+  await a.close();
+  await b.close();
+});
+
+test('06-level-visits: each reload adds a visit; the reverse iterator lists the last ones', async ({ profile }) => {
+  const page = await profile.context!.newPage();
+  const url = 'http://127.0.0.1:47123/docs/examples/06-level-visits/index.html';
+  await page.goto(url);
+  await page.waitForFunction(() => /^visit \d+$/.test(document.getElementById('count')?.textContent ?? ''));
+  const first = Number((await page.textContent('#count'))!.slice(6));
+  for (let i = 1; i <= 2; i++) {
+    await page.reload();
+    await page.waitForFunction((n) => document.getElementById('count')?.textContent === `visit ${n}`, first + i);
+  }
+  const listed = await page.$$eval('#last li', (lis) => lis.map((li) => li.textContent));
+  expect(listed.slice(0, 3)).toEqual([first + 2, first + 1, first].map((n) => `${String(n).padStart(8, '0')}: visit ${n}`));
+  await page.close();
+});

@@ -122,6 +122,31 @@ test('walden/react from the packed package: its entry and types resolve, React s
   expect(readFileSync(join(app, 'node_modules/walden/dist/react.js'), 'utf8')).toMatch(/from "react"/);
 });
 
+test('walden/level and walden/yjs from the packed package, over walden/node: a Level database and a Y.Doc persist across a reopen', async () => {
+  const app = join(WORK, 'app');
+  const script = [
+    "import { openStore } from 'walden/node';",
+    "import { WaldenLevel } from 'walden/level';",
+    "import { WaldenPersistence } from 'walden/yjs';",
+    "import * as Y from 'yjs';",
+    "let store = await openStore('adapters', { dir: './data' });",
+    "const db = new WaldenLevel('notes', { store, valueEncoding: 'json' });",
+    "await db.put('b', { n: 2 }); await db.put('a', { n: 1 });",
+    "const doc = new Y.Doc(); const yjs = new WaldenPersistence('doc', doc, { store }); await yjs.whenSynced;",
+    "doc.getText('t').insert(0, 'hello'); await yjs.whenStored(); await yjs.destroy(); await db.close(); await store.close();",
+    "store = await openStore('adapters', { dir: './data' });",
+    "const again = new WaldenLevel('notes', { store, valueEncoding: 'json' });",
+    "const entries = await again.iterator().all();",
+    "const doc2 = new Y.Doc(); const yjs2 = new WaldenPersistence('doc', doc2, { store }); await yjs2.whenSynced;",
+    "console.log(JSON.stringify({ entries, text: doc2.getText('t').toString() }));",
+    'await yjs2.destroy(); await again.close(); await store.close();',
+  ].join('\n');
+  rmSync(join(app, 'data'), { recursive: true, force: true });
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: app }).toString().trim();
+  expect(JSON.parse(output)).toEqual({ entries: [['a', { n: 1 }], ['b', { n: 2 }]], text: 'hello' });
+  for (const types of ['level', 'yjs']) expect(existsSync(join(app, `node_modules/walden/dist/adapters/${types}.d.ts`))).toBe(true);
+});
+
 test('docs/examples/02-crash-test-kit passes as an outside user runs it, against the packed package', async () => {
   test.setTimeout(240_000);
   const example = join(WORK, 'kit-example');

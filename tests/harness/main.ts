@@ -77,6 +77,10 @@ const harness = {
   adapters: () => import('./adapters.js').then((m) => m.adapters),
   /** React components over `walden/react` (loaded on demand). */
   react: () => import('./react.js').then((m) => m.react),
+  /** Y.Docs over `walden/yjs` (loaded on demand). */
+  yjs: () => import('./yjs.js').then((m) => m.yjs),
+  /** abstract-level's compliance suite over `walden/level` (loaded on demand). */
+  level: () => import('./level.js').then((m) => m.level),
   /** The harness store's worker crashes in the middle of its next takeover (files open, nothing served). */
   crashOnTakeover: () => wrap<EngineApi>(harness.worker!).testingCrashOnTakeover(),
   startSeqConsumer,
