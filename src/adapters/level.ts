@@ -11,6 +11,7 @@ import { AbstractIterator, AbstractLevel } from 'abstract-level';
 import { openStore, type OpenStoreOptions } from '../client/open.js';
 import type { Store } from '../client/store.js';
 import type { ScanRange } from '../protocol.js';
+import type { Change, ChangeOp } from '../client/feed.js';
 
 /** Options of {@link WaldenLevel}: abstract-level's (encodings) and where the data lives. */
 export interface WaldenLevelOptions {
@@ -146,6 +147,10 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   readonly #given: Store | undefined;
   readonly #openOptions: OpenStoreOptions | undefined;
   #store: Store | undefined;
+  /** Seqs of this database's own writes (not announced again when the feed brings them). */
+  readonly #ownSeqs = new Set<number>();
+  readonly #writing = new Set<Promise<unknown>>();
+  #feed: AsyncGenerator<Change> | undefined;
 
   /** @throws TypeError for a location that is not a non-empty string. */
   constructor(location: string, options: WaldenLevelOptions = {}) {
@@ -156,6 +161,13 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     this.#location = location;
     this.#given = store;
     this.#openOptions = open;
+    // Other tabs' writes are announced too, once somebody listens for them.
+    this.on('newListener', (event: string) => {
+      if (event === 'write' && this.status === 'open') this.#follow();
+    });
+    this.on('open', () => {
+      if (this.listenerCount('write') > 0) this.#follow();
+    });
   }
 
   /** The Walden store under this database (while it is open). */
@@ -169,6 +181,8 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   }
 
   async _close(): Promise<void> {
+    void this.#feed?.return(undefined);
+    this.#feed = undefined;
     if (!this.#given) await this.#store?.close();
     this.#store = undefined;
   }
@@ -191,15 +205,63 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   }
 
   async _put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await this.store.put(keyOf(this.keyPrefix, key), value);
+    await this.#own(this.store.put(keyOf(this.keyPrefix, key), value));
   }
 
   async _del(key: Uint8Array): Promise<void> {
-    await this.store.delete(keyOf(this.keyPrefix, key));
+    await this.#own(this.store.delete(keyOf(this.keyPrefix, key)));
   }
 
   async _batch(operations: ({ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array })[]): Promise<void> {
-    await this.store.batch(operations.map((op) => (op.type === 'put' ? { type: 'put', key: keyOf(this.keyPrefix, op.key), value: op.value } : { type: 'del', key: keyOf(this.keyPrefix, op.key) })));
+    await this.#own(this.store.batch(operations.map((op) => (op.type === 'put' ? { type: 'put', key: keyOf(this.keyPrefix, op.key), value: op.value } : { type: 'del', key: keyOf(this.keyPrefix, op.key) }))));
+  }
+
+  /** Remember a write of this database by its seq (while any is in flight, the feed waits). */
+  async #own(writing: Promise<number>): Promise<void> {
+    this.#writing.add(writing);
+    try {
+      const seq = await writing;
+      if (this.#feed) this.#ownSeqs.add(seq);
+    } finally {
+      this.#writing.delete(writing);
+    }
+  }
+
+  /**
+   * Announce writes made elsewhere (another tab, another database on the same store) as
+   * `write` events, decoded with the default encodings and marked `remote: true`; this
+   * database's own writes are announced by abstract-level already.
+   */
+  #follow(): void {
+    if (this.#feed || !this.#store) return;
+    const store = this.#store;
+    const prefix = this.keyPrefix;
+    const since = store.info().then((info) => info.seq);
+    const feed = (async function* () {
+      yield* store.watch({ prefix, since: await since });
+    })();
+    this.#feed = feed;
+    void (async () => {
+      for await (const change of feed) {
+        if (change.type !== 'change') continue;
+        // A write of ours may be committed before its seq is known here: wait for those in flight.
+        if (this.#writing.size > 0) await Promise.allSettled([...this.#writing]);
+        if (this.#ownSeqs.delete(change.seq)) continue;
+        this.emit('write', change.ops.map((op) => this.#announced(op)));
+      }
+    })().catch((error: unknown) => {
+      // The feed stopped (the store failed): say so to whoever listens; without a listener, `emit('error')` would throw.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
+  }
+
+  #announced(op: ChangeOp) {
+    const keyEncoding = this.keyEncoding();
+    const encodedKey = bytesOf(this.keyPrefix, op.key);
+    const key = keyEncoding.decode(encodedKey as never);
+    if (op.type === 'del') return { type: 'del' as const, key, keyEncoding, encodedKey, remote: true };
+    const valueEncoding = this.valueEncoding();
+    return { type: 'put' as const, key, value: valueEncoding.decode(op.value as never), keyEncoding, valueEncoding, encodedKey, encodedValue: op.value, remote: true };
   }
 
   _iterator(options: LevelRange & { values?: boolean }): WaldenIterator {

@@ -13,6 +13,7 @@ test('random values of every type come back as structuredClone gives them, on ev
   test.setTimeout(240_000);
   const seed = Number(process.env.WALDEN_VALUE_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const name = storeName(info.title);
+  console.log(`values property: seed ${seed}`);
   const written = await harness.evaluate(({ name, seed, count }) => window.harness.writeAndCheckValues(name, seed, count), { name, seed, count: COUNT });
   expect(written.failures, `seed ${seed}`).toEqual([]);
   expect(written.scanned).toEqual([COUNT, COUNT, 1, Math.min(COUNT, 513)]);
@@ -20,7 +21,9 @@ test('random values of every type come back as structuredClone gives them, on ev
   expect(written.followerRole).toBe('follower');
   await harness.reload();
   await harness.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
-  const reopened = await harness.evaluate(({ name, seed, count }) => window.harness.reopenAndCheckValues(name, `${name}-copy`, seed, count), { name, seed, count: COUNT });
+  // Should it ever hang, say where (seen once, under load).
+  const watchdog = setTimeout(() => void harness.evaluate(() => window.harness.valuesProgress.step).then((step) => console.log(`values property (seed ${seed}): still at "${step}" after 120 s`), () => {}), 120_000);
+  const reopened = await harness.evaluate(({ name, seed, count }) => window.harness.reopenAndCheckValues(name, `${name}-copy`, seed, count), { name, seed, count: COUNT }).finally(() => clearTimeout(watchdog));
   expect(reopened.failures, `seed ${seed}`).toEqual([]);
   expect([reopened.reopened, reopened.afterImport]).toEqual([COUNT, COUNT]);
   console.log(`values property (seed ${seed}): ${written.checked + reopened.checked} comparisons of ${COUNT} values with structuredClone, none differ`);

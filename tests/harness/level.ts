@@ -30,7 +30,28 @@ interface Row {
   operator?: string;
 }
 
+let listening: WaldenLevel<string, unknown> | undefined;
+const events: unknown[] = [];
+
 export const level = {
+  /** Open `name` as a Level database with the json encoding; with `listen`, record its `write` events. */
+  async openShared(name: string, listen: boolean): Promise<void> {
+    listening = new WaldenLevel<string, unknown>(name, { valueEncoding: 'json', open: { worker: new WaldenWorker() } });
+    if (listen) listening.on('write', (ops: { type: string; key: string; value?: unknown; remote?: boolean }[]) => events.push(ops.map(({ type, key, value, remote }) => ({ type, key, value, remote: remote === true }))));
+    await listening.open();
+  },
+  /** Write through the database opened by `openShared`. */
+  async write(kind: 'put' | 'del' | 'batch', key: string): Promise<void> {
+    const db = listening!;
+    if (kind === 'put') await db.put(key, { from: key });
+    else if (kind === 'del') await db.del(key);
+    else await db.batch([{ type: 'put', key: `${key}.1`, value: 1 }, { type: 'del', key: `${key}.2` }]);
+  },
+  events: () => events,
+  async closeShared(): Promise<void> {
+    await listening?.close();
+  },
+
   /** A database in a store of its own: write, close, reopen; binary and empty keys in bytewise order. */
   async ownStore(name: string) {
     const db = new WaldenLevel<Uint8Array, string>(name, { keyEncoding: 'view', valueEncoding: 'utf8', open: { worker: new WaldenWorker() } });

@@ -6,7 +6,7 @@ import { decodeCheckpoint, deleteStore, encodeCheckpoint, exportTo, importFrom, 
 import WaldenWorker from '../../src/worker.ts?worker';
 import { wrap } from 'comlink';
 import type { EngineApi } from '../../src/protocol.js';
-import { reopenAndCheckValues, writeAndCheckValues } from './values.js';
+import { reopenAndCheckValues, valuesProgress, writeAndCheckValues } from './values.js';
 
 /** A writer that keeps writing until stopped or killed, remembering what was acknowledged. */
 interface Writer {
@@ -86,6 +86,7 @@ const harness = {
   startSeqConsumer,
   writeAndCheckValues,
   reopenAndCheckValues,
+  valuesProgress,
   consumer: undefined as SeqConsumer | undefined,
 
   /** Open `name` with a worker the harness owns (so a test can terminate it). */

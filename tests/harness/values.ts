@@ -37,6 +37,10 @@ class Checker {
   }
 }
 
+/** The step the value checks are at (a spec that times out names it). */
+export const valuesProgress = { step: '' };
+const step = (what: string) => (valuesProgress.step = what);
+
 async function openOwn(name: string): Promise<Store> {
   return openStore(name, { worker: new WaldenWorker() });
 }
@@ -98,14 +102,23 @@ export async function writeAndCheckValues(name: string, seed: number, count: num
 /** After a reload: reopen `name` and check the values of `seed`, then export it, import it as `copy`, and check that. */
 export async function reopenAndCheckValues(name: string, copy: string, seed: number, count: number) {
   const checker = new Checker(valuesOf(seed, count));
+  step('reopen');
   const store = await openOwn(name);
+  step('scan after reload');
   const reopened = await checker.scan('scan after reload', store);
+  step('export');
   const artifact = await store.export();
+  step('close after export');
   await store.close();
+  step('import');
   await importStore(copy, artifact, { worker: new WaldenWorker() });
+  step('open the copy');
   const imported = await openOwn(copy);
+  step('scan the copy');
   const afterImport = await checker.scan('scan after export and import', imported);
   for (let i = 0; i < count; i += 11) await checker.check('get after import', keyOf(i), await imported.get(keyOf(i)));
+  step('close the copy');
   await imported.close();
+  step('done');
   return { failures: checker.failures, checked: checker.checked, reopened, afterImport };
 }
