@@ -11,6 +11,12 @@ export default defineConfig({
   retries: 0,
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   outputDir: 'test-results/e2e',
+  // Every browser test on Chromium, and on Firefox where one is installed (WALDEN_FIREFOX, set
+  // by `npm test`). The Node-only specs (the packed package, walden/node) run once.
+  projects: [
+    { name: 'chromium' },
+    ...(process.env.WALDEN_FIREFOX ? [{ name: 'firefox', testIgnore: ['**/packed-app.spec.ts', '**/node.spec.ts'] }] : []),
+  ],
   webServer: {
     command: 'npx vite --config tests/harness/vite.config.ts',
     url: 'http://127.0.0.1:47123/tests/harness/index.html',

@@ -19,3 +19,14 @@ export async function findChromium() {
 /** One line telling how to get a browser. */
 export const NO_CHROMIUM_HINT =
   'walden: no Chromium found: run `npx playwright install chromium`, or `apt-get install -y chromium`, or set WALDEN_CHROMIUM=/path/to/chrome';
+
+const SYSTEM_FIREFOX = ['/usr/bin/firefox-esr', '/usr/bin/firefox'];
+
+/**
+ * The Firefox for the browser tests' Firefox project (driven through Playwright's WebDriver
+ * BiDi launcher, `channel: 'moz-firefox'`), or undefined when there is none: then only Chromium runs.
+ */
+export function findFirefox() {
+  if (process.env.WALDEN_FIREFOX) return process.env.WALDEN_FIREFOX;
+  return SYSTEM_FIREFOX.find((path) => existsSync(path));
+}

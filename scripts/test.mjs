@@ -1,8 +1,8 @@
-// `npm test`: unit tests (Vitest, Node) then browser tests (Playwright, real Chromium), and one
+// `npm test`: unit tests (Vitest, Node) then browser tests (Playwright, real Chromium and Firefox), and one
 // summary line `walden: N passed, N failed`. Exits non-zero if anything failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { findChromium, NO_CHROMIUM_HINT } from './chromium.mjs';
+import { findChromium, findFirefox, NO_CHROMIUM_HINT } from './chromium.mjs';
 import { bundleSizes } from './sizes.mjs';
 
 const RESULTS = 'test-results';
@@ -71,8 +71,10 @@ try {
   failed += 1;
 }
 
-console.log(`walden: browser tests with ${chromium}`);
-const e2eStatus = run('npx', ['playwright', 'test'], { WALDEN_CHROMIUM: chromium });
+// Every browser test on Chromium and, where a Firefox is installed, on Firefox (Playwright projects).
+const firefox = findFirefox();
+console.log(`walden: browser tests with ${chromium}${firefox ? ` and ${firefox}` : ' (no Firefox found: Chromium only)'}`);
+const e2eStatus = run('npx', ['playwright', 'test'], { WALDEN_CHROMIUM: chromium, ...(firefox ? { WALDEN_FIREFOX: firefox } : {}) });
 const e2e = readJson(`${RESULTS}/e2e.json`);
 if (e2e) {
   passed += e2e.stats.expected + e2e.stats.flaky;

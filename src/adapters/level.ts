@@ -61,6 +61,13 @@ function scanRangeOf(prefix: string, options: LevelRange): ScanRange {
   return range;
 }
 
+/** The EventEmitter methods the database uses (its types declare only abstract-level's own events). */
+interface Emitter {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+}
+
 type LevelEntry = [Uint8Array, Uint8Array | undefined];
 
 class WaldenIterator extends AbstractIterator<WaldenLevel<unknown, unknown>, Uint8Array, Uint8Array> {
@@ -162,11 +169,11 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     this.#given = store;
     this.#openOptions = open;
     // Other tabs' writes are announced too, once somebody listens for them.
-    this.on('newListener', (event: string) => {
+    this.#events.on('newListener', (event: unknown) => {
       if (event === 'write' && this.status === 'open') this.#follow();
     });
-    this.on('open', () => {
-      if (this.listenerCount('write') > 0) this.#follow();
+    this.#events.on('open', () => {
+      if (this.#events.listenerCount('write') > 0) this.#follow();
     });
   }
 
@@ -216,6 +223,11 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     await this.#own(this.store.batch(operations.map((op) => (op.type === 'put' ? { type: 'put', key: keyOf(this.keyPrefix, op.key), value: op.value } : { type: 'del', key: keyOf(this.keyPrefix, op.key) }))));
   }
 
+  /** The database as the EventEmitter it is (abstract-level's types declare only its own events). */
+  get #events(): Emitter {
+    return this as unknown as Emitter;
+  }
+
   /** Remember a write of this database by its seq (while any is in flight, the feed waits). */
   async #own(writing: Promise<number>): Promise<void> {
     this.#writing.add(writing);
@@ -247,11 +259,11 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
         // A write of ours may be committed before its seq is known here: wait for those in flight.
         if (this.#writing.size > 0) await Promise.allSettled([...this.#writing]);
         if (this.#ownSeqs.delete(change.seq)) continue;
-        this.emit('write', change.ops.map((op) => this.#announced(op)));
+        this.#events.emit('write', change.ops.map((op) => this.#announced(op)));
       }
     })().catch((error: unknown) => {
       // The feed stopped (the store failed): say so to whoever listens; without a listener, `emit('error')` would throw.
-      if (this.listenerCount('error') > 0) this.emit('error', error);
+      if (this.#events.listenerCount('error') > 0) this.#events.emit('error', error);
     });
   }
 

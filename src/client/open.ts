@@ -140,7 +140,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   const tab = { role: () => store!.role, hang: (ms: number, at?: StallPoint) => void remote.testingStall(ms, at).catch(() => {}) };
   store = new Store(name, durability, remote, dispose, options.maxCheckpointsPerStream, testing && attachTesting(testing, name, worker, tab));
   const opened = store;
-  void persistence?.then((granted) => opened.dispatchEvent(new CustomEvent('persist', { detail: { persisted: granted } })));
+  // In a task of its own: an answer that came during the open still reaches a listener added right after `await openStore()`.
+  void persistence?.then((granted) => setTimeout(() => opened.dispatchEvent(new CustomEvent('persist', { detail: { persisted: granted } })), 0));
   store._setRole(info.role ?? reported);
   return store;
 }

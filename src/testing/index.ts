@@ -171,11 +171,18 @@ function childBrowserPids(): number[] {
     .filter((pid) => procStat(pid)?.ppid === process.pid)
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--user-data-dir=');
+        // Chromium names its profile with --user-data-dir=, Firefox with -profile <dir>.
+        return /--user-data-dir=|(^|\0)-{1,2}profile\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
       } catch {
         return false;
       }
     });
+}
+
+/** Whether browser process `pid` runs on the profile `dir` (Chromium's --user-data-dir, Firefox's -profile). */
+function usesProfile(pid: number, dir: string): boolean {
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  return args.some((arg, i) => arg === `--user-data-dir=${dir}` || (/^-{1,2}profile$/.test(arg) && args[i + 1] === dir));
 }
 
 /** Options of {@link killBrowser}. */
@@ -195,7 +202,7 @@ export interface KillBrowserOptions {
  */
 export async function killBrowser(context: BrowserContext, options: KillBrowserOptions = {}): Promise<AcknowledgedWrites | undefined> {
   const acked = options.page ? await acknowledged(options.page, options.store) : undefined;
-  const browsers = childBrowserPids().filter((pid) => !options.userDataDir || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--user-data-dir=${options.userDataDir}`));
+  const browsers = childBrowserPids().filter((pid) => !options.userDataDir || usesProfile(pid, options.userDataDir));
   if (browsers.length !== 1) throw new Error(`killBrowser: found ${browsers.length} browser processes; pass userDataDir to pick one`);
   const children = descendants(browsers[0]!);
   const closed = new Promise((resolve) => context.once('close', resolve));
@@ -239,15 +246,19 @@ export async function storeState(context: BrowserContext, origin: string, name: 
   const url = `${origin.replace(/\/$/, '')}/__walden_testing_inspect__`;
   try {
     // Serve a blank page at the origin. The app's service worker would answer with the app itself
-    // (which opens the store), so bypass it and intercept on this CDP session of our own.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.setBypassServiceWorker', { bypass: true });
-    await cdp.send('Fetch.enable', { patterns: [{ urlPattern: url, requestStage: 'Request' }] });
-    cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
-      const body = Buffer.from('<!doctype html><title>walden inspect</title>').toString('base64');
-      cdp.send('Fetch.fulfillRequest', { requestId: event.requestId, responseCode: 200, responseHeaders: [{ name: 'content-type', value: 'text/html' }], body }).catch(() => {});
-    });
+    // (which opens the store), so on Chromium bypass it and intercept on a CDP session of our own;
+    // elsewhere (no CDP) route the request with Playwright, which a service worker may pre-empt.
+    const html = '<!doctype html><title>walden inspect</title>';
+    const cdp = await context.newCDPSession(page).catch(() => undefined);
+    if (cdp) {
+      await cdp.send('Network.enable');
+      await cdp.send('Network.setBypassServiceWorker', { bypass: true });
+      await cdp.send('Fetch.enable', { patterns: [{ urlPattern: url, requestStage: 'Request' }] });
+      cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
+        const body = Buffer.from(html).toString('base64');
+        cdp.send('Fetch.fulfillRequest', { requestId: event.requestId, responseCode: 200, responseHeaders: [{ name: 'content-type', value: 'text/html' }], body }).catch(() => {});
+      });
+    } else await page.route(url, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: html }));
     await page.goto(url);
     if ((await page.title()) !== 'walden inspect') throw new Error('walden/testing: could not open a blank page of the origin (a service worker answered instead)');
     await page.addScriptTag({ content: inspectBundle() });

@@ -6,6 +6,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { chromiumOnly } from './support/browser.js';
 import { crashAfterCommits, crashPage, crashWorker, expectDurable, installWaldenTesting, killBrowser, storeState } from '../../src/testing/index.js';
 import { Profile } from './support/browser.js';
 
@@ -97,6 +98,7 @@ test('works offline: the service worker serves the app and the notes are there',
 });
 
 test('crash mid-write (worker, renderer, whole browser, compaction): every acknowledged note is back', async () => {
+  chromiumOnly('CDP Page.crash and the kit\'s Fetch interception in storeState()', 'the crash and tabs specs, which run worker.terminate() and SIGKILL on Firefox');
   test.setTimeout(120_000);
   const profile = new Profile();
   try {
@@ -146,6 +148,7 @@ test('crash mid-write (worker, renderer, whole browser, compaction): every ackno
 
 for (const point of ['snapshot-written', 'catalog-committed', 'repointed'] as const) {
   test(`a crash at compaction point "${point}" loses nothing`, async () => {
+    chromiumOnly("storeState() past the demo's service worker (CDP Network.setBypassServiceWorker)", 'the compaction crash points of the engine unit tests and the crash spec');
     const profile = new Profile();
     try {
       const context = await profile.launch();

@@ -1,6 +1,6 @@
 /** Change feed and checkpoints in real Chromium: resume after reload and real crashes, resets, filters, backpressure. */
 import { expect, storeName, test } from './support/fixtures.js';
-import { crashPage } from './support/browser.js';
+import { chromiumOnly, crashPage } from './support/browser.js';
 
 test('watch delivers every record after since, across reload and compactions, no gap and no duplicate', async ({ harness }, info) => {
   const name = storeName(info.title);
@@ -89,6 +89,7 @@ test('prefix and range filters skip records with no matching op, never reported 
 });
 
 test('a consumer that never reads does not grow memory', async ({ harness }, info) => {
+  chromiumOnly('--js-flags=--expose-gc (to collect before measuring the heap)');
   const name = storeName(info.title);
   const measure = (rounds: number) => harness.evaluate(async ([name, ROUNDS]) => {
     await window.harness.open(name!);
@@ -173,6 +174,7 @@ test('checkpoints: newest N kept per stream, eviction oldest first, durable rows
 
 for (const method of ['reload', 'worker.terminate()', 'Page.crash'] as const) {
   test(`consume resumes after ${method}: each change applied exactly once, across compactions`, async ({ harness, profile }, info) => {
+    if (method === 'Page.crash') chromiumOnly('CDP Page.crash', 'the reload and worker.terminate() variants');
     const name = storeName(info.title);
     let page = harness;
     const start = (page: typeof harness) =>

@@ -1,8 +1,9 @@
 /** Quota and persistence in real Chromium: a full origin fails writes cleanly and recovers. */
-import { Profile } from './support/browser.js';
+import { Profile, chromiumOnly, engine } from './support/browser.js';
 import { expect, storeName, test } from './support/fixtures.js';
 
 test('a write over the quota is STORE_QUOTA_EXCEEDED; reads go on; writes work again once space is freed', async ({ harness, profile }, info) => {
+  chromiumOnly('CDP Storage.overrideQuotaForOrigin (a small quota)', 'none: Firefox sets quotas by preference at launch');
   const name = storeName(info.title);
   const cdp = await profile.context!.newCDPSession(harness);
   const origin = 'http://127.0.0.1:47123';
@@ -61,6 +62,7 @@ test('a write over the quota is STORE_QUOTA_EXCEEDED; reads go on; writes work a
 });
 
 test('persist: true asks for persistent storage and info() reports it with the estimate', async ({}, info) => {
+  chromiumOnly('CDP Browser.grantPermissions', 'the Firefox test of persist: true below, with the permission pref on and off');
   // A fresh profile: Chromium may grant persistence by itself to a site used a lot.
   const profile = new Profile();
   await profile.launch();
@@ -85,3 +87,34 @@ test('persist: true asks for persistent storage and info() reports it with the e
   await profile.close();
   profile.remove();
 });
+
+// Firefox's persistent-storage permission is a prompt: `persist()` waits for the person (headless:
+// forever). Its own test prefs answer the prompt; without them nobody ever does.
+for (const answer of ['granted', 'denied', 'never answered'] as const) {
+  test(`Firefox, permission ${answer}: openStore with persist: true does not wait for the prompt; the persist event and info() tell the answer`, async ({}, info) => {
+    test.skip(engine() !== 'firefox', "Firefox's persistent-storage prompt (Chromium answers without one: the test above)");
+    const prefs: Record<string, boolean> = answer === 'never answered' ? {} : { 'dom.storageManager.prompt.testing': true, 'dom.storageManager.prompt.testing.allow': answer === 'granted' };
+    const profile = new Profile();
+    try {
+      await profile.launch({ firefoxUserPrefs: prefs });
+      const page = await profile.page();
+      const got = await page.evaluate(async (name) => {
+        const started = performance.now();
+        const store = await window.harness.openStore(name, { persist: true, worker: window.harness.newWorker() });
+        const openMs = performance.now() - started;
+        const event = await new Promise<unknown>((resolve) => {
+          store.addEventListener('persist', (e) => resolve((e as CustomEvent<{ persisted: boolean }>).detail.persisted));
+          setTimeout(() => resolve('no answer'), 3_000);
+        });
+        const { persisted } = await store.info();
+        await store.put('k', 1);
+        await store.close();
+        return { opened: openMs < 10_000, event, persisted };
+      }, storeName(info.title));
+      expect(got).toEqual(answer === 'granted' ? { opened: true, event: true, persisted: true } : answer === 'denied' ? { opened: true, event: false, persisted: false } : { opened: true, event: 'no answer', persisted: false });
+    } finally {
+      await profile.close();
+      profile.remove();
+    }
+  });
+}

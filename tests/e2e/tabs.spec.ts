@@ -7,7 +7,7 @@
  * dense (no gap, no duplicate) across every failover.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { crashPage, HARNESS_URL, Profile } from './support/browser.js';
+import { chromiumOnly, crashPage, engine, HARNESS_URL, Profile } from './support/browser.js';
 import { hangWorker, installWaldenTesting, leaderOf, roleOf, storeState } from '../../src/testing/index.js';
 
 /** What the test (Node) heard from the tabs; an acknowledgement counts only once it arrived here. */
@@ -166,6 +166,7 @@ async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: n
 }
 
 test('three tabs write through failovers (close, crash, freeze, hang, hang mid-commit): every acknowledged write exactly once, watch streams dense', async () => {
+  chromiumOnly('CDP Page.crash and Page.setWebLifecycleState', 'the hang and takeover tests, which run on Firefox');
   test.setTimeout(300_000);
   const profile = new Profile();
   const ledger: Ledger = { acked: new Map() };
@@ -318,6 +319,9 @@ test('a forwarded write whose leader dies after applying it, before answering, i
 
 test('the tab taking over from a hung leader crashes mid-takeover: the next tab takes over, the hung one rejoins, every acknowledged write exactly once', async () => {
   test.setTimeout(120_000);
+  // Found on Firefox 153 and not fixed yet: the third tab stays a follower until the hung leader
+  // wakes (12 s), instead of taking over within the silence bound as on Chromium (docs/engines.md).
+  test.fixme(engine() === 'firefox', 'Firefox: the tab after a crashed taker does not take over from the hung leader');
   const profile = new Profile();
   const ledger: Ledger = { acked: new Map() };
   const name = `taker-${Date.now().toString(36)}`;
@@ -335,8 +339,10 @@ test('the tab taking over from a hung leader crashes mid-takeover: the next tab 
     const crashedMs = Date.now() - hungAt;
     // A new tab finds the lock free and a fence claimed by a taker that never let go: it takes
     // over in a segment of its own while A is still hung.
+    // (Chromium frees the dead taker's lock at once: C opens as leader. Firefox may free it a
+    // moment later: C opens as a follower and takes over when it hears no leader.)
     const c = await openTab(context, ledger, name, 't2');
-    expect(await roleOf(c)).toBe('leader');
+    await expect.poll(() => roleOf(c), { timeout: HANG_MS }).toBe('leader');
     const servedMs = Date.now() - hungAt;
     expect(servedMs, 'a leader serves before the hung one runs again').toBeLessThan(HANG_MS);
     // A runs again, finds it was replaced, and writes on through C.
@@ -355,6 +361,7 @@ test('the tab taking over from a hung leader crashes mid-takeover: the next tab 
 });
 
 test('repeated freeze and hang cycles: each time a new leader serves, the old one resumes as a follower, every acknowledged write exactly once', async () => {
+  chromiumOnly('CDP Page.setWebLifecycleState (freeze)', 'the hang and takeover tests, which run on Firefox');
   test.setTimeout(300_000);
   const profile = new Profile();
   const ledger: Ledger = { acked: new Map() };

@@ -3,7 +3,7 @@
  * a renderer crash in the middle of updates, and bad input.
  */
 import type { Page } from '@playwright/test';
-import { crashPage } from './support/browser.js';
+import { crashPage, engine } from './support/browser.js';
 import { expect, storeName, test } from './support/fixtures.js';
 
 const tokensOf = (text: string) => text.split(';').filter(Boolean);
@@ -39,7 +39,7 @@ test('two tabs edit one Y.Doc: each sees the other\'s edits live, both converge,
   await b.close();
 });
 
-test('a renderer crash in the middle of updates: every durable update is back after the reload, in order, and the document loads', async ({ harness: page, profile }) => {
+test('a crash in the middle of updates (the renderer on Chromium, the whole browser on Firefox): every durable update is back, in order, and the document loads', async ({ harness: page, profile }) => {
   const name = storeName('yjs-crash');
   let acked = -1;
   await page.exposeFunction('ackEdit', (i: number) => (acked = i));
@@ -54,7 +54,12 @@ test('a renderer crash in the middle of updates: every durable update is back af
     })
     .catch(() => {});
   await expect.poll(() => acked, { timeout: 30_000 }).toBeGreaterThanOrEqual(60);
-  await crashPage(page);
+  // Firefox has no Page.crash: SIGKILL the whole browser there (a harder crash) and relaunch the profile.
+  if (engine() === 'chromium') await crashPage(page);
+  else {
+    await profile.kill();
+    await profile.launch();
+  }
   const after = await profile.page();
   const text = await after.evaluate(async (name) => (await window.harness.yjs()).open(name, 'draft', 25), name);
   const tokens = tokensOf(text);

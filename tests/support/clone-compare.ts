@@ -9,6 +9,14 @@
  *
  * @returns Where and how they differ, or undefined when they do not.
  */
+/**
+ * What the comparison checks beyond the defaults. `errorStack: false` skips Errors' `stack`:
+ * Firefox's structured clone carries the stack an Error was created with and ignores one set on
+ * it, so an Error re-created in the worker reaches the page with the worker's stack (README,
+ * "Keys and values").
+ */
+export const compareOptions = { errorStack: true };
+
 export async function differenceFromClone(actual: unknown, expected: unknown): Promise<string | undefined> {
   const pairs = new Map<object, object>();
   const reverse = new Map<object, object>();
@@ -81,7 +89,7 @@ export async function differenceFromClone(actual: unknown, expected: unknown): P
     }
     if (eo instanceof Error) {
       const ae = ao as Error;
-      if (ae.name !== eo.name || ae.stack !== eo.stack) return `${path}: ${ae.name} (stack ${JSON.stringify(ae.stack)}) instead of ${eo.name} (stack ${JSON.stringify(eo.stack)})`;
+      if (ae.name !== eo.name || (compareOptions.errorStack && ae.stack !== eo.stack)) return `${path}: ${ae.name} (stack ${JSON.stringify(ae.stack)}) instead of ${eo.name} (stack ${JSON.stringify(eo.stack)})`;
       const names = (o: object) => Object.getOwnPropertyNames(o).filter((k) => k !== 'stack').join();
       if (names(ae) !== names(eo)) return `${path}: own properties ${names(ae)} instead of ${names(eo)}`;
       for (const key of ['message', 'cause']) {

@@ -1,5 +1,5 @@
 /** Launching Chromium with a disk-backed profile, opening the harness, and the ways to crash. */
-import { chromium, type BrowserContext, type Page } from '@playwright/test';
+import { chromium, firefox, test, type BrowserContext, type Page } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +10,35 @@ export const HARNESS_URL = 'http://127.0.0.1:47123/tests/harness/index.html';
 /** Flags for running as root in a container without network or GPU. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** The engine the running Playwright project drives (`chromium` outside of a test). */
+export function engine(): 'chromium' | 'firefox' {
+  try {
+    return test.info().project.name === 'firefox' ? 'firefox' : 'chromium';
+  } catch {
+    return 'chromium';
+  }
+}
+
+/**
+ * Skip the calling test on engines other than Chromium: it needs `what`, a Chromium-only tool
+ * (the DevTools protocol). `nearest` says what stands in for it elsewhere, if anything.
+ */
+export function chromiumOnly(what: string, nearest = 'none'): void {
+  test.skip(engine() !== 'chromium', `needs ${what} (Chromium only; nearest elsewhere: ${nearest})`);
+}
+
 /** A persistent profile directory; launches of it share OPFS and IndexedDB, on disk. */
 export class Profile {
   readonly dir = mkdtempSync(join(tmpdir(), 'walden-profile-'));
   context: BrowserContext | undefined;
 
-  /** Launch (or relaunch) the browser on this profile. */
-  async launch(): Promise<BrowserContext> {
+  /** Launch (or relaunch) the browser on this profile (Firefox with `firefoxUserPrefs`, if given). */
+  async launch(options: { firefoxUserPrefs?: Record<string, string | number | boolean> } = {}): Promise<BrowserContext> {
+    if (engine() === 'firefox') {
+      // Debian's Firefox ESR through Playwright's WebDriver BiDi launcher (patches/: it lacks one emulation command).
+      this.context = await firefox.launchPersistentContext(this.dir, { channel: 'moz-firefox', executablePath: process.env.WALDEN_FIREFOX, headless: true, ...(options.firefoxUserPrefs ? { firefoxUserPrefs: options.firefoxUserPrefs } : {}) });
+      return this.context;
+    }
     this.context = await chromium.launchPersistentContext(this.dir, {
       executablePath: process.env.WALDEN_CHROMIUM,
       headless: true,
