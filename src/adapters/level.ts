@@ -7,10 +7,11 @@
  * `level:<location>/` prefix, so Walden's string order is Level's bytewise order, empty keys
  * work, and several databases can share one store.
  */
-import { AbstractIterator, AbstractLevel } from 'abstract-level';
+import { AbstractIterator, AbstractLevel, AbstractSnapshot } from 'abstract-level';
 import { openStore, type OpenStoreOptions } from '../client/open.js';
 import type { Store } from '../client/store.js';
 import type { ScanRange } from '../protocol.js';
+import { keyInRange } from '../keys.js';
 import type { Change, ChangeOp } from '../client/feed.js';
 
 /** Options of {@link WaldenLevel}: abstract-level's (encodings) and where the data lives. */
@@ -61,6 +62,43 @@ function scanRangeOf(prefix: string, options: LevelRange): ScanRange {
   return range;
 }
 
+/**
+ * An explicit snapshot (`db.snapshot()`): the database's entries, read in one round trip the
+ * moment it is taken (writes made before are in it, writes after are not). It is a copy in the
+ * page: its memory is the database's size.
+ */
+class WaldenSnapshot extends AbstractSnapshot {
+  /** The entries in key order, once read. */
+  readonly entries: Promise<[string, unknown][]>;
+
+  constructor(options: { owner: unknown }, level: WaldenLevel<unknown, unknown>) {
+    // @ts-expect-error abstract-level's types leave out the constructor's options ({ owner }), which it requires.
+    super(options);
+    this.entries = level.store.scanAt({ prefix: level.keyPrefix }).then(({ entries }) => entries.map(([key, value]): [string, unknown] => [key, value]));
+    // Read errors surface on use; an unused snapshot must not reject unhandled.
+    this.entries.catch(() => {});
+  }
+}
+
+/** The first index of `entries` (in key order) whose key is not below `key`. */
+function lowerBound(entries: readonly [string, unknown][], key: string): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]![0] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `store.scanAt` over a snapshot's entries. */
+function scanSnapshot(entries: readonly [string, unknown][], range: ScanRange): [string, unknown][] {
+  const found = entries.filter(([key]) => keyInRange(key, range));
+  if (range.reverse) found.reverse();
+  return range.limit === undefined ? found : found.slice(0, range.limit);
+}
+
 /** The EventEmitter methods the database uses (its types declare only abstract-level's own events). */
 interface Emitter {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -75,6 +113,7 @@ class WaldenIterator extends AbstractIterator<WaldenLevel<unknown, unknown>, Uin
   readonly #range: ScanRange;
   readonly #limit: number;
   readonly #withValues: boolean;
+  readonly #snapshot: WaldenSnapshot | undefined;
   #page: [string, unknown][] = [];
   /** Where the next page starts: after this key (in iteration order). */
   #last: string | undefined;
@@ -84,12 +123,13 @@ class WaldenIterator extends AbstractIterator<WaldenLevel<unknown, unknown>, Uin
   /** Entries handed out (abstract-level's own count does not move inside `_all`). */
   #yielded = 0;
 
-  constructor(level: WaldenLevel<unknown, unknown>, options: LevelRange & { values?: boolean }) {
+  constructor(level: WaldenLevel<unknown, unknown>, options: LevelRange & { values?: boolean; snapshot?: unknown }) {
     super(level, options as never);
     this.#level = level;
     this.#range = scanRangeOf(level.keyPrefix, options);
     this.#limit = options.limit !== undefined && options.limit >= 0 ? options.limit : Number.POSITIVE_INFINITY;
     this.#withValues = options.values !== false;
+    this.#snapshot = options.snapshot instanceof WaldenSnapshot ? options.snapshot : undefined;
   }
 
   async _next(): Promise<LevelEntry | undefined> {
@@ -133,7 +173,7 @@ class WaldenIterator extends AbstractIterator<WaldenLevel<unknown, unknown>, Uin
       if (reverse) range.lt = this.#last;
       else range.gt = this.#last;
     }
-    const { entries } = await this.#level.store.scanAt(range);
+    const entries = this.#snapshot ? scanSnapshot(await this.#snapshot.entries, range) : (await this.#level.store.scanAt(range)).entries;
     this.#page = entries.map(([key, value]): [string, unknown] => [key, value]);
     if (entries.length < range.limit!) this.#ended = true;
     const last = entries[entries.length - 1];
@@ -163,7 +203,7 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   constructor(location: string, options: WaldenLevelOptions = {}) {
     if (typeof location !== 'string' || location.length === 0) throw new TypeError('WaldenLevel takes a location (a non-empty string)');
     const { store, open, ...levelOptions } = options;
-    super({ encodings: { view: true }, has: true, implicitSnapshots: false, explicitSnapshots: false, seek: true, createIfMissing: false, errorIfExists: false, permanence: true }, levelOptions);
+    super({ encodings: { view: true }, has: true, implicitSnapshots: false, explicitSnapshots: true, seek: true, createIfMissing: false, errorIfExists: false, permanence: true }, levelOptions);
     this.keyPrefix = `level:${location}/`;
     this.#location = location;
     this.#given = store;
@@ -194,21 +234,33 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     this.#store = undefined;
   }
 
-  async _get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.store.get(keyOf(this.keyPrefix, key))) as Uint8Array | undefined;
+  async _get(key: Uint8Array, options: { snapshot?: unknown } = {}): Promise<Uint8Array | undefined> {
+    return (await this._getMany([key], options))[0];
   }
 
-  async _getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return (await this.store.getMany(keys.map((key) => keyOf(this.keyPrefix, key)))) as (Uint8Array | undefined)[];
+  async _getMany(keys: Uint8Array[], options: { snapshot?: unknown } = {}): Promise<(Uint8Array | undefined)[]> {
+    const walden = keys.map((key) => keyOf(this.keyPrefix, key));
+    if (options.snapshot instanceof WaldenSnapshot) {
+      const entries = await options.snapshot.entries;
+      return walden.map((key) => {
+        const at = lowerBound(entries, key);
+        return entries[at]?.[0] === key ? (entries[at]![1] as Uint8Array) : undefined;
+      });
+    }
+    return (await this.store.getMany(walden)) as (Uint8Array | undefined)[];
   }
 
-  async _has(key: Uint8Array): Promise<boolean> {
-    return (await this._hasMany([key]))[0]!;
+  async _has(key: Uint8Array, options: { snapshot?: unknown } = {}): Promise<boolean> {
+    return (await this._hasMany([key], options))[0]!;
   }
 
-  async _hasMany(keys: Uint8Array[]): Promise<boolean[]> {
+  async _hasMany(keys: Uint8Array[], options: { snapshot?: unknown } = {}): Promise<boolean[]> {
     // `undefined` is a value Walden can store, but not one Level writes: absent means no entry.
-    return (await this._getMany(keys)).map((value) => value !== undefined);
+    return (await this._getMany(keys, options)).map((value) => value !== undefined);
+  }
+
+  _snapshot(options: { owner: unknown }): WaldenSnapshot {
+    return new WaldenSnapshot(options, this as WaldenLevel<unknown, unknown>);
   }
 
   async _put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -276,15 +328,16 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     return { type: 'put' as const, key, value: valueEncoding.decode(op.value as never), keyEncoding, valueEncoding, encodedKey, encodedValue: op.value, remote: true };
   }
 
-  _iterator(options: LevelRange & { values?: boolean }): WaldenIterator {
+  _iterator(options: LevelRange & { values?: boolean; snapshot?: unknown }): WaldenIterator {
     return new WaldenIterator(this as WaldenLevel<unknown, unknown>, options);
   }
 
-  /** Delete a range (or everything) in one atomic batch. */
-  async _clear(options: LevelRange): Promise<void> {
+  /** Delete a range (or everything) in one atomic batch; with a snapshot, the range's keys as the snapshot has them. */
+  async _clear(options: LevelRange & { snapshot?: unknown }): Promise<void> {
     const range = scanRangeOf(this.keyPrefix, options);
     if (options.limit !== undefined && options.limit >= 0) range.limit = options.limit;
-    const { entries } = await this.store.scanAt(range);
+    const entries = options.snapshot instanceof WaldenSnapshot ? scanSnapshot(await options.snapshot.entries, range) : (await this.store.scanAt(range)).entries;
     if (entries.length > 0) await this.store.batch(entries.map(([key]) => ({ type: 'del' as const, key })));
   }
+
 }
