@@ -319,9 +319,9 @@ test('a forwarded write whose leader dies after applying it, before answering, i
 
 test('the tab taking over from a hung leader crashes mid-takeover: the next tab takes over, the hung one rejoins, every acknowledged write exactly once', async () => {
   test.setTimeout(120_000);
-  // Found on Firefox 153 and not fixed yet: the third tab stays a follower until the hung leader
-  // wakes (12 s), instead of taking over within the silence bound as on Chromium (docs/engines.md).
-  test.fixme(engine() === 'firefox', 'Firefox: the tab after a crashed taker does not take over from the hung leader');
+  // Taking the files over from a hung holder needs shared sync access handles (readwrite-unsafe),
+  // which Firefox 153 does not have: there the next leader waits for the hung one (docs/engines.md).
+  test.skip(engine() === 'firefox', 'Firefox has no shared sync access handles: a takeover waits for a hung holder to wake');
   const profile = new Profile();
   const ledger: Ledger = { acked: new Map() };
   const name = `taker-${Date.now().toString(36)}`;
