@@ -38,7 +38,8 @@ const record = (workload, system, result) => {
 try {
   const page = await context.newPage();
   const load = async () => {
-    await page.goto(ORIGIN);
+    // COMPACT_THRESHOLD_BYTES: Walden's auto-compaction threshold for this run (an experiment knob; default the library's).
+    await page.goto(process.env.COMPACT_THRESHOLD_BYTES ? `${ORIGIN}/?compactThresholdBytes=${process.env.COMPACT_THRESHOLD_BYTES}` : ORIGIN);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   };
   await load();

@@ -20,11 +20,14 @@ interface Driver {
   close(): Promise<void>;
 }
 
+/** An auto-compaction threshold from the page's URL (`?compactThresholdBytes=`), for experiments; else the library's default. */
+const compactThresholdBytes = Number(new URLSearchParams(location.search).get('compactThresholdBytes')) || undefined;
+
 function walden(durability: 'strict' | 'relaxed'): Driver {
   let store: Store;
   return {
     async open(name) {
-      store = await openStore(name, { durability, worker: new WaldenWorker() });
+      store = await openStore(name, { durability, worker: new WaldenWorker(), ...(compactThresholdBytes ? { compactThresholdBytes } : {}) });
     },
     put: (key, value) => store.put(key, value),
     batch: (entries) => store.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value }))),
