@@ -11,7 +11,7 @@ import { AbstractIterator, AbstractLevel, AbstractSnapshot } from 'abstract-leve
 import { openStore, type OpenStoreOptions } from '../client/open.js';
 import type { Store } from '../client/store.js';
 import type { ScanRange } from '../protocol.js';
-import { keyInRange } from '../keys.js';
+import { positionOf, scanSorted } from './sorted.js';
 import type { Change, ChangeOp } from '../client/feed.js';
 
 /** Options of {@link WaldenLevel}: abstract-level's (encodings) and where the data lives. */
@@ -78,25 +78,6 @@ class WaldenSnapshot extends AbstractSnapshot {
     // Read errors surface on use; an unused snapshot must not reject unhandled.
     this.entries.catch(() => {});
   }
-}
-
-/** The first index of `entries` (in key order) whose key is not below `key`. */
-function lowerBound(entries: readonly [string, unknown][], key: string): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]![0] < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** `store.scanAt` over a snapshot's entries. */
-function scanSnapshot(entries: readonly [string, unknown][], range: ScanRange): [string, unknown][] {
-  const found = entries.filter(([key]) => keyInRange(key, range));
-  if (range.reverse) found.reverse();
-  return range.limit === undefined ? found : found.slice(0, range.limit);
 }
 
 /** The EventEmitter methods the database uses (its types declare only abstract-level's own events). */
@@ -173,7 +154,7 @@ class WaldenIterator extends AbstractIterator<WaldenLevel<unknown, unknown>, Uin
       if (reverse) range.lt = this.#last;
       else range.gt = this.#last;
     }
-    const entries = this.#snapshot ? scanSnapshot(await this.#snapshot.entries, range) : (await this.#level.store.scanAt(range)).entries;
+    const entries = this.#snapshot ? scanSorted(await this.#snapshot.entries, range) : (await this.#level.store.scanAt(range)).entries;
     this.#page = entries.map(([key, value]): [string, unknown] => [key, value]);
     if (entries.length < range.limit!) this.#ended = true;
     const last = entries[entries.length - 1];
@@ -243,7 +224,7 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
     if (options.snapshot instanceof WaldenSnapshot) {
       const entries = await options.snapshot.entries;
       return walden.map((key) => {
-        const at = lowerBound(entries, key);
+        const at = positionOf(entries, key);
         return entries[at]?.[0] === key ? (entries[at]![1] as Uint8Array) : undefined;
       });
     }
@@ -336,7 +317,7 @@ export class WaldenLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   async _clear(options: LevelRange & { snapshot?: unknown }): Promise<void> {
     const range = scanRangeOf(this.keyPrefix, options);
     if (options.limit !== undefined && options.limit >= 0) range.limit = options.limit;
-    const entries = options.snapshot instanceof WaldenSnapshot ? scanSnapshot(await options.snapshot.entries, range) : (await this.store.scanAt(range)).entries;
+    const entries = options.snapshot instanceof WaldenSnapshot ? scanSorted(await options.snapshot.entries, range) : (await this.store.scanAt(range)).entries;
     if (entries.length > 0) await this.store.batch(entries.map(([key]) => ({ type: 'del' as const, key })));
   }
 

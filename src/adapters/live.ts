@@ -9,6 +9,7 @@ import type { Store } from '../client/store.js';
 import type { Change } from '../client/feed.js';
 import type { ScanRange } from '../protocol.js';
 import { keyInRange } from '../keys.js';
+import { positionOf } from './sorted.js';
 
 /** One entry of a live result. */
 export type Entry<V = unknown> = readonly [key: string, value: V];
@@ -30,19 +31,6 @@ interface Query {
 }
 
 const LIVE_BY_STORE = new WeakMap<Store, LiveQueries>();
-
-/** Where `key` is, or would go, in `entries` (ascending, or descending when `reverse`). */
-function positionOf(entries: readonly Entry[], key: string, reverse: boolean): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = entries[mid]![0];
-    if (reverse ? at > key : at < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The live queries of one store (one instance per store, see {@link LiveQueries.of}). */
 export class LiveQueries {

@@ -104,10 +104,12 @@ export class WaldenPersistence extends EventTarget {
   /** Delete everything stored for this document, then {@link destroy}. */
   async clearData(): Promise<void> {
     const store = await this.#ready();
+    // Stop storing first, let the writes in flight land, then delete everything, then close.
+    this.#doc.off('update', this.#onUpdate);
+    await this.#lastWrite;
     const keys = (await store.scanAt({ prefix: this.#prefix })).entries.map(([key]) => key);
-    await this.destroy().catch(() => {});
     if (keys.length > 0) await store.batch(keys.map((key) => ({ type: 'del' as const, key })));
-    if (this.#ownsStore) await store.close();
+    await this.destroy();
   }
 
   async #ready(): Promise<Store> {

@@ -87,4 +87,6 @@ test('walden/yjs: TypeError for bad arguments; a stored value that is no update 
   expect(outcome.text).toBe('kept;');
   expect(outcome.errors).toHaveLength(1);
   expect(outcome.errors[0]).toMatch(/TypeError: yjs:doc\/u\/forged\/0 does not hold a Yjs update/);
+  // clearData deletes everything stored for the document (the forged key too).
+  expect(await page.evaluate(async () => (await window.harness.yjs()).clearData('doc'))).toBe(0);
 });

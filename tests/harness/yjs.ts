@@ -58,6 +58,11 @@ export const yjs = {
   async forge(doc: string): Promise<void> {
     await current!.store.put(`yjs:${doc}/u/forged/0`, 'not an update');
   },
+  /** `clearData()`, then how many keys the document still has in the store. */
+  async clearData(doc: string): Promise<number> {
+    await current!.provider.clearData();
+    return (await current!.store.scanAt({ prefix: `yjs:${doc}/` })).entries.length;
+  },
   async close(): Promise<void> {
     await current!.provider.destroy();
     await current!.store.close();

@@ -130,3 +130,4 @@ describe('live queries', () => {
     );
   });
 });
+
