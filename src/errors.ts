@@ -13,7 +13,11 @@ export type StoreErrorCode =
   | 'STORE_INVALID_ARTIFACT'
   | 'STORE_INVALID_CHECKPOINT'
   | 'STORE_VIEW_EXPIRED'
-  | 'STORE_EXISTS';
+  | 'STORE_EXISTS'
+  | 'STORE_SYNC_AUTH'
+  | 'STORE_SYNC_OFFLINE'
+  | 'STORE_SYNC_INVALID_MESSAGE'
+  | 'STORE_SYNC_HISTORY_LOST';
 
 /** The one runtime error class of Walden: `code` is stable, `message` may change, `cause` keeps the original error. */
 export class StoreError extends Error {

@@ -53,6 +53,7 @@ function inProcess(engine: Engine): RecordApi {
     info: async () => ({ ...engine.info(), role: 'leader' }),
     close: () => engine.close({ compact: true }),
     signal: () => {},
+    sync: async () => unsupported('sync (it needs a browser worker)'),
     testingStall: () => unsupported('testingStall'),
     testingCrashBeforeAnswer: () => unsupported('testingCrashBeforeAnswer'),
     testingCrashOnTakeover: () => unsupported('testingCrashOnTakeover'),

@@ -177,6 +177,8 @@ export interface WorkerApi<V> {
    * the fence check and the acknowledgement): the two hard cases of a takeover.
    */
   testingStall(ms: number, at?: StallPoint): void;
+  /** A sync call (`store.sync()` and the {@link SyncCall}s of its handle); answers a {@link SyncInfo}, or nothing. */
+  sync(call: SyncCall): Promise<unknown>;
   /** Test-only: apply `commits` more forwarded commits, then crash without answering the last. */
   testingCrashBeforeAnswer(commits: number): void;
   /** Test-only: the next time this worker takes over from a leader that did not let go cleanly, crash once its files are open, before it serves. */
@@ -198,3 +200,53 @@ export type StallPoint = 'now' | 'before-write' | 'after-write';
  * (`pagehide`, `freeze`): hand over now.
  */
 export type PageSignal = { waldenAlive: true; visible?: boolean } | { waldenHandOver: true };
+
+/** What a sync is doing: connecting to its server, online, offline (waiting to reconnect), or closed (by `close()` or an error no retry fixes: see `lastError`). */
+export type SyncState = 'connecting' | 'online' | 'offline' | 'closed';
+
+/** How to sync a store with a NATS JetStream stream (see the README's "Sync" section). */
+export interface SyncOptions {
+  /** The server's WebSocket URL(s), such as `ws://127.0.0.1:9222`; several for a cluster. */
+  servers: string | string[];
+  /** The JetStream stream: created with subjects `<subjectPrefix>.>` if it does not exist. */
+  stream: string;
+  /** The subjects' prefix (default `walden.<stream>`); each device publishes to `<prefix>.<device>`. */
+  subjectPrefix?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** Replicas of a stream sync creates (default 1; 3 on a three-node cluster). */
+  replicas?: number;
+  /** How long one connection attempt may take (default 5000 ms). */
+  connectTimeoutMs?: number;
+}
+
+/** Where a sync stands, from `sync.info()`. */
+export interface SyncInfo {
+  stream: string;
+  state: SyncState;
+  /** This device's id: its subject is `<prefix>.<device>`. */
+  device: string;
+  /** Every local record up to this seq is in the stream (or came from it). */
+  pushedSeq: number;
+  /** The stream seq applied here last. */
+  pulledStreamSeq: number;
+  /** Local records waiting to be published. */
+  pendingRecords: number;
+  /** Keys written here that the stream has not brought back yet (pulled records do not overwrite them). */
+  unconfirmedKeys: number;
+  /** Messages this sync published (repeats the server dropped not counted). */
+  published: number;
+  /** Records from other devices applied here. */
+  applied: number;
+  /** Grows with every change of this info. */
+  version: number;
+  /** The last error: why sync is offline, or why it stopped. */
+  lastError?: { code: string; message: string };
+}
+
+/** The calls behind `store.sync()` and its handle, as the page sends them to its worker (and followers to the leader). */
+export type SyncCall =
+  | { op: 'start'; options: SyncOptions }
+  | { op: 'info' | 'flush' | 'pulled' | 'close'; stream: string }
+  | { op: 'watch'; stream: string; version: number; waitMs: number };

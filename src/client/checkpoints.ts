@@ -90,22 +90,17 @@ export class Checkpoints {
       metadata: { ...input.metadata },
       savedAt: Date.now(),
     };
-    const db = await this.#open();
-    const tx = db.transaction('checkpoints', 'readwrite', { durability: 'strict' });
-    await tx.store.put(row);
-    const keys = await tx.store.getAllKeys(checkpointRange(this.store, stream));
-    // Keys sort by sequence: evict from the oldest end.
-    await Promise.all(keys.slice(0, Math.max(0, keys.length - this.maxPerStream)).map((key) => tx.store.delete(key)));
-    await tx.done;
+    const [db, { IdbCatalog }] = await Promise.all([this.#open(), import('../platform/catalog.js')]);
+    await new IdbCatalog(db).putCheckpoint(row, this.maxPerStream);
     return toCheckpoint(row);
   }
 
   /** The newest checkpoint (highest sequence) of `stream`, or undefined. */
   async latest(stream: string): Promise<Checkpoint | undefined> {
     assertStream(stream);
-    const db = await this.#open();
-    const cursor = await db.transaction('checkpoints').store.openCursor(checkpointRange(this.store, stream), 'prev');
-    return cursor ? toCheckpoint(cursor.value) : undefined;
+    const [db, { IdbCatalog }] = await Promise.all([this.#open(), import('../platform/catalog.js')]);
+    const row = await new IdbCatalog(db).latestCheckpoint(this.store, stream);
+    return row ? toCheckpoint(row) : undefined;
   }
 
   /** Every kept checkpoint of `stream`, ascending by sequence. */

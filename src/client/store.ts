@@ -4,7 +4,8 @@
  */
 import type { Remote } from 'comlink';
 import { closedError } from '../errors.js';
-import type { CommitOutcome, Durability, EngineApi, ScanRange, StoreInfo, TabRole, ValueOp } from '../protocol.js';
+import type { CommitOutcome, Durability, EngineApi, ScanRange, StoreInfo, SyncOptions, TabRole, ValueOp } from '../protocol.js';
+import type { Sync } from './sync.js';
 import { assertKey, assertScanRange } from '../keys.js';
 import { assertStorable } from './storable.js';
 import { Checkpoints } from './checkpoints.js';
@@ -260,6 +261,21 @@ export class Store extends EventTarget {
       yield* artifactChunks(remote, name, checkpoints, resolve);
     }
     return { stream: streamOf(chunks()), manifest };
+  }
+
+  /**
+   * Sync this store with a NATS JetStream stream (README, "Sync across devices"): local writes
+   * are published, other devices' writes applied, per key the later one in the stream wins.
+   * The sync runs in the leader tab's worker, and moves with leadership. Credentials are kept
+   * in memory only.
+   *
+   * @throws TypeError for bad options; {@link StoreError} `STORE_SYNC_AUTH` when the server refuses the credentials.
+   */
+  async sync(options: SyncOptions): Promise<Sync> {
+    this.#sendPending();
+    if (typeof options !== 'object' || options === null) throw new TypeError('sync options must be an object');
+    const { startSync } = await import('./sync.js');
+    return this.#call(() => startSync(this.#remote, { ...options }));
   }
 
   /** Write a snapshot now (writes continue meanwhile) and retire what it makes redundant. */

@@ -6,7 +6,8 @@
 import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { encodeRecords } from '../format/wal.js';
-import type { ChangePage, CompactionPoint, Durability, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
+import { keyInRange } from '../keys.js';
+import type { ChangePage, CompactionPoint, Durability, EncodedChange, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import type { SnapshotEncoder } from '../format/snapshot.js';
 import { readAt, type Catalog, type Directory } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
@@ -123,6 +124,8 @@ export class Engine {
   #dormant: DormantSegment[];
   /** Called after every commit: change-feed readers waiting for new records. */
   readonly #waiters = new Set<() => void>();
+  /** Called with the records of every commit ({@link Engine.onCommit}). */
+  readonly #commitListeners = new Set<(records: EncodedChange[]) => void>();
   /** Frozen views handed to change-feed readers that were reset, and to exports; they pin the files they use. */
   readonly #views = new FrozenViews();
   /** How views read values. */
@@ -224,6 +227,26 @@ export class Engine {
     return this.#commitNow(request ? this.#withLedger(writes, request) : writes, request);
   }
 
+  /**
+   * Commit what `compute` returns, computing it at the moment of the commit: no other commit
+   * comes between what `compute` saw (the index, the {@link Engine.onCommit} listeners' state)
+   * and its records. Sync applies remote records with it, so a local write made meanwhile is
+   * never overwritten by an older remote one.
+   */
+  async commitComputed(compute: () => readonly (readonly EncodedOp[])[]): Promise<number[]> {
+    while (this.#barrier) await this.#barrier;
+    return this.#commitNow(compute());
+  }
+
+  /**
+   * Call `listener` with the records of every commit, synchronously, once they are committed
+   * and before the next commit (Walden's reserved entries included). Returns the unsubscribe.
+   */
+  onCommit(listener: (records: EncodedChange[]) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
   /** `writes` with the ledger entry for `request` added to the last record, or the seqs of its earlier application. */
   #withLedger(writes: readonly (readonly EncodedOp[])[], request: RequestTag): readonly (readonly EncodedOp[])[] | number[] {
     if (writes.length === 0) return writes;
@@ -275,6 +298,17 @@ export class Engine {
       }
     }
     this.#seq += writes.length;
+    if (this.#commitListeners.size > 0) {
+      const records = writes.map((ops, i) => ({ seq: first + i, ops: [...ops] }));
+      for (const listener of this.#commitListeners) {
+        try {
+          listener(records);
+        } catch (error) {
+          // The records are committed: a listener's failure is its own.
+          this.#options.onBackgroundError?.(error);
+        }
+      }
+    }
     this.#wakeWaiters();
     this.#maybeCompact();
     return writes.map((_, i) => first + i);
@@ -538,7 +572,22 @@ export class Engine {
     if (since === this.#seq) return { kind: 'changes', changes: [], next: since };
     const segment = await this.#segmentHolding(since + 1);
     if (!segment) return this.#reset();
-    return { kind: 'changes', ...readRecords(segment, since + 1, Math.min(this.#seq, segment.nextSeq - 1), range, maxRecords) };
+    return { kind: 'changes', ...readRecords(segment, since + 1, Math.min(this.#seq, segment.nextSeq - 1), (key) => keyInRange(key, range), maxRecords) };
+  }
+
+  /**
+   * Committed records after `since` with every op, Walden's reserved entries included (sync reads
+   * its outbox with it); at most `maxRecords`, all from one segment.
+   *
+   * @returns The records and `next` (continue from it), or undefined when the history after
+   *   `since` is no longer kept.
+   */
+  async readLog(since: number, maxRecords: number): Promise<{ changes: EncodedChange[]; next: number } | undefined> {
+    this.#checkOpen();
+    if (since > this.#seq || since < 0) return undefined;
+    if (since === this.#seq) return { changes: [], next: since };
+    const segment = await this.#segmentHolding(since + 1);
+    return segment && readRecords(segment, since + 1, Math.min(this.#seq, segment.nextSeq - 1), () => true, maxRecords);
   }
 
   /** The open segment that holds `seq`, opening a dormant one if needed; undefined if retired. */

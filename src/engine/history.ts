@@ -1,19 +1,18 @@
 /** Reading committed records back out of a WAL segment: the change feed's history. */
 import { StoreError } from '../errors.js';
 import { decodeOps, decodeRecord } from '../format/wal.js';
-import type { EncodedChange, EncodedOp, ScanRange } from '../protocol.js';
+import type { EncodedChange, EncodedOp } from '../protocol.js';
 import { readAt } from './ports.js';
-import { keyInRange } from '../keys.js';
 import type { Segment } from './segment.js';
 
 /**
  * Read records `fromSeq`…`toSeq` (at most `maxRecords`) of `segment` with one `read()`, keeping
- * only ops in `range`. Values are views into one buffer, so the page can take it whole.
+ * only ops whose key `keep` accepts. Values are views into one buffer, so the page can take it whole.
  *
  * @returns The records that have a matching op, and `next`: the last seq examined.
  * @throws {@link StoreError} `STORE_CORRUPTION` if a record fails its checksum.
  */
-export function readRecords(segment: Segment, fromSeq: number, toSeq: number, range: ScanRange, maxRecords: number): { changes: EncodedChange[]; next: number } {
+export function readRecords(segment: Segment, fromSeq: number, toSeq: number, keep: (key: string) => boolean, maxRecords: number): { changes: EncodedChange[]; next: number } {
   const first = fromSeq - segment.firstSeq;
   const last = Math.min(toSeq - segment.firstSeq, first + maxRecords - 1, segment.offsets.length - 1);
   const start = segment.offsets[first]!;
@@ -29,7 +28,7 @@ export function readRecords(segment: Segment, fromSeq: number, toSeq: number, ra
     }
     const ops: EncodedOp[] = [];
     for (const op of decodeOps(bytes, record.payloadStart, record.payloadEnd)) {
-      if (!keyInRange(op.key, range)) continue;
+      if (!keep(op.key)) continue;
       if (op.type === 'del') ops.push({ type: 'del', key: op.key });
       else {
         const value = bytes.subarray(op.valueStart, op.valueStart + op.valueLength);

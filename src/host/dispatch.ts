@@ -9,7 +9,10 @@ import type { ForwardedArgs, ForwardedMethod } from '../tabs/messages.js';
 /** Commits go through the host (fence checks, frames); everything else straight to the engine. */
 export type CommitOnEngine = (engine: Engine, writes: EncodedOp[][], tag: RequestTag | undefined) => Promise<number[]>;
 
-type Handlers = { [M in ForwardedMethod]: (engine: Engine, args: ForwardedArgs<M>, commit: CommitOnEngine, tag: RequestTag | undefined) => unknown };
+/** The methods that run on the engine (sync calls go to the worker's sync host). */
+export type EngineMethod = Exclude<ForwardedMethod, 'sync'>;
+
+type Handlers = { [M in EngineMethod]: (engine: Engine, args: ForwardedArgs<M>, commit: CommitOnEngine, tag: RequestTag | undefined) => unknown };
 
 const HANDLERS: Handlers = {
   commit: (engine, [writes], commit, tag) => commit(engine, writes as EncodedOp[][], tag),
@@ -26,7 +29,7 @@ const HANDLERS: Handlers = {
 };
 
 /** Run `method` with `args` (as they came over the channel) on `engine`. */
-export function dispatch(engine: Engine, method: ForwardedMethod, args: unknown[], commit: CommitOnEngine, tag?: RequestTag): unknown {
+export function dispatch(engine: Engine, method: EngineMethod, args: unknown[], commit: CommitOnEngine, tag?: RequestTag): unknown {
   const handler = HANDLERS[method] as (engine: Engine, args: unknown[], commit: CommitOnEngine, tag: RequestTag | undefined) => unknown;
   return handler(engine, args, commit, tag);
 }

@@ -10,7 +10,7 @@
  *   answered twice ({@link NotLeader}).
  */
 import { closedError, StoreError, toStoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, EngineOpenOptions, PageSignal, RecordApi, RequestTag, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo } from '../protocol.js';
+import type { ChangePage, EncodedOp, EngineOpenOptions, PageSignal, RecordApi, RequestTag, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, SyncCall } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine } from '../engine/engine.js';
 import { FencedOut, type Fence } from '../engine/fence.js';
@@ -21,6 +21,7 @@ import { Forwarder } from '../tabs/forwarder.js';
 import { FrameRing } from '../tabs/frames.js';
 import { toWire, type ForwardedMethod, type TabMessage } from '../tabs/messages.js';
 import { dispatch } from './dispatch.js';
+import { SyncHost } from './sync-host.js';
 import { Leadership } from './leadership.js';
 import { crashAt, postToPage, TestingHooks } from './testing-hooks.js';
 
@@ -55,6 +56,17 @@ export function createEngineHost(): RecordApi {
   let fencedCommits = 0;
   /** Snapshots this worker found damaged after opening them (the reopen that followed no longer sees them). */
   const damageFound: { file: string; reason: string }[] = [];
+  /** The catalog of the engine this worker leads with (sync saves its outbox checkpoint there). */
+  let leaderCatalog: IdbCatalog | undefined;
+  const syncs = new SyncHost({
+    get store() {
+      return name;
+    },
+    leading: () => (closed || broken ? undefined : leadership?.leading()),
+    catalog: () => leaderCatalog,
+    commitComputed: (engine, compute) => commitComputedHere(engine, compute),
+    forward: (call) => forwarder!.call('sync', [call]),
+  });
 
   const post = (message: TabMessage) => channel?.postMessage(message);
 
@@ -76,6 +88,7 @@ export function createEngineHost(): RecordApi {
 
   async function openEngine(dir: Directory, catalog: IdbCatalog, fence: Fence, epoch: number, takeover: boolean): Promise<Engine> {
     const options = openOptions!;
+    leaderCatalog = catalog;
     // The test hook that crashes at a compaction point halts the engine it is given here.
     let opened: Engine | undefined = undefined;
     opened = await Engine.open(dir, catalog, name, {
@@ -140,6 +153,7 @@ export function createEngineHost(): RecordApi {
     const current = leadership?.leading();
     if (!current) throw new NotLeader();
     try {
+      if (method === 'sync') return await syncs.serve(args[0] as SyncCall);
       return await dispatch(current, method, args, commitHere, tag);
     } catch (error) {
       throw notLeaderIfReplaced(error);
@@ -155,6 +169,15 @@ export function createEngineHost(): RecordApi {
       throw new NotLeader();
     }
     return sendFrame(writes, await current.commit(writes, tag));
+  }
+
+  /** Commit what sync computes at commit time on this worker's engine; as {@link commitHere}, but never sent on to another leader. */
+  async function commitComputedHere(current: Engine, compute: () => EncodedOp[][]): Promise<number[]> {
+    if (leadership!.stalled) await leadership!.verify();
+    if (leadership!.leading() !== current) throw new StoreError('STORE_CLOSED', 'this worker no longer leads');
+    let writes: EncodedOp[][] = [];
+    const seqs = await current.commitComputed(() => (writes = compute()));
+    return sendFrame(writes, seqs);
   }
 
   /** Broadcast the records just committed, while any follower listens (a follower that missed frames resyncs). */
@@ -211,7 +234,7 @@ export function createEngineHost(): RecordApi {
   }
 
   /** A call from this worker's page: run here when leading, else forward; retried if leadership moves mid-call. */
-  async function route<T>(method: Exclude<ForwardedMethod, 'commit'>, args: unknown[]): Promise<T> {
+  async function route<T>(method: Exclude<ForwardedMethod, 'commit' | 'sync'>, args: unknown[]): Promise<T> {
     for (;;) {
       checkUsable();
       if (!leadership?.leading()) {
@@ -251,7 +274,10 @@ export function createEngineHost(): RecordApi {
       });
       leadership = new Leadership(name, {
         post,
-        roleChanged: (role, epoch) => postToPage({ waldenRole: { role, epoch } }),
+        roleChanged: (role, epoch) => {
+          if (role !== 'leader') void syncs.stopAll();
+          postToPage({ waldenRole: { role, epoch } });
+        },
         openEngine,
         elected() {
           forwarder?.setLeader(undefined);
@@ -266,6 +292,7 @@ export function createEngineHost(): RecordApi {
         leading(engine) {
           lastFramed = engine.info().seq;
           onReady?.();
+          syncs.leading(engine);
           // Calls this worker had forwarded to the old leader now run here (commits keep their tags).
           for (const call of forwarder?.drain() ?? []) {
             serve(call.method, call.args, call.tag).then(call.resolve, (error: unknown) => (error instanceof NotLeader ? forwarder?.restore(call) : call.reject(error)));
@@ -273,7 +300,10 @@ export function createEngineHost(): RecordApi {
         },
         leaderHeard(id, epoch) {
           forwarder?.setLeader(id, epoch);
-          if (id !== undefined) onReady?.();
+          if (id !== undefined) {
+            onReady?.();
+            syncs.leaderHeard();
+          }
         },
         failed: fail,
       });
@@ -337,6 +367,10 @@ export function createEngineHost(): RecordApi {
       const { failovers, deposed, handovers } = leadership!.stats;
       return { ...info, recovery, role: leadership!.role, epoch: leadership!.epoch, failovers, fencedCommits, deposed, handovers, frameGaps: ring.gaps };
     },
+    sync(call: SyncCall) {
+      checkUsable();
+      return syncs.call(call);
+    },
     testingStall(ms: number, at: StallPoint = 'now') {
       if (!openOptions?.testing) throw new StoreError('STORE_UNSUPPORTED', 'testingStall needs walden/testing');
       testing.stall(ms, at);
@@ -356,6 +390,7 @@ export function createEngineHost(): RecordApi {
       if (closed) return;
       await Promise.allSettled([...inflight]);
       closed = true;
+      await syncs.stopAll();
       await leadership?.close();
       forwarder?.failAll(closedError(name));
       ring.clear();

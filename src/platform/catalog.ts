@@ -71,6 +71,22 @@ export class IdbCatalog implements Catalog {
     await Promise.all([tx.store.delete([store, seq]), tx.done]);
   }
 
+  /** Save a checkpoint row durably and evict the oldest of its stream beyond the newest `keep`. */
+  async putCheckpoint(row: CheckpointRow, keep: number): Promise<void> {
+    const tx = this.db.transaction('checkpoints', 'readwrite', { durability: 'strict' });
+    await tx.store.put(row);
+    const keys = await tx.store.getAllKeys(checkpointRange(row.store, row.stream));
+    // Keys sort by sequence: evict from the oldest end.
+    await Promise.all(keys.slice(0, Math.max(0, keys.length - keep)).map((key) => tx.store.delete(key)));
+    await tx.done;
+  }
+
+  /** The newest checkpoint row of `stream` in `store`, or undefined. */
+  async latestCheckpoint(store: string, stream: string): Promise<CheckpointRow | undefined> {
+    const cursor = await this.db.transaction('checkpoints').store.openCursor(checkpointRange(store, stream), 'prev');
+    return cursor?.value;
+  }
+
   async checkpointFloor(store: string): Promise<number | undefined> {
     const newest = new Map<string, number>();
     for (const [, stream, sequence] of await this.db.getAllKeys('checkpoints', checkpointRange(store))) {

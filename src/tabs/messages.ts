@@ -8,7 +8,7 @@ import type { EncodedChange, RecordApi } from '../protocol.js';
 import type { RequestTag } from '../protocol.js';
 
 /** The engine calls a follower forwards to the leader. */
-export type ForwardedMethod = 'commit' | 'get' | 'getMany' | 'scan' | 'readChanges' | 'readResetView' | 'wake' | 'exportBegin' | 'exportChunk' | 'compact' | 'info';
+export type ForwardedMethod = 'commit' | 'get' | 'getMany' | 'scan' | 'readChanges' | 'readResetView' | 'wake' | 'exportBegin' | 'exportChunk' | 'compact' | 'info' | 'sync';
 
 /** The arguments of a forwarded method, as {@link RecordApi} declares them. */
 export type ForwardedArgs<M extends ForwardedMethod> = Parameters<RecordApi[M]>;

@@ -79,6 +79,8 @@ const harness = {
   react: () => import('./react.js').then((m) => m.react),
   /** Y.Docs over `walden/yjs` (loaded on demand). */
   yjs: () => import('./yjs.js').then((m) => m.yjs),
+  /** Sync with a NATS JetStream stream (loaded on demand). */
+  sync: () => import('./sync.js').then((m) => m.syncHarness),
   /** abstract-level's compliance suite over `walden/level` (loaded on demand). */
   level: () => import('./level.js').then((m) => m.level),
   /** The harness store's worker crashes in the middle of its next takeover (files open, nothing served). */

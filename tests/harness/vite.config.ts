@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 
 /** The packages the page and the worker import (CommonJS ones need pre-bundling in dev). */
-export const DEPENDENCIES = ['comlink', 'idb', 'fast-check', 'sorted-btree', 'crc-32/crc32c.js', '@noble/hashes/sha2.js', '@tanstack/query-core', '@tanstack/query-persist-client-core', '@tanstack/query-async-storage-persister', 'zustand/vanilla', 'zustand/middleware', 'redux', 'redux-persist', 'react', 'react-dom/client', 'yjs', 'abstract-level', 'abstract-level/test', 'tape'];
+export const DEPENDENCIES = ['comlink', 'idb', 'fast-check', 'sorted-btree', 'crc-32/crc32c.js', '@noble/hashes/sha2.js', '@tanstack/query-core', '@tanstack/query-persist-client-core', '@tanstack/query-async-storage-persister', 'zustand/vanilla', 'zustand/middleware', 'redux', 'redux-persist', 'react', 'react-dom/client', 'yjs', 'abstract-level', 'abstract-level/test', 'tape', '@nats-io/nats-core', '@nats-io/jetstream', '@nats-io/obj'];
 
 /** Serves the test harness (and the sources it imports) on a fixed origin: OPFS data is per origin. */
 export const HARNESS_PORT = 47123;

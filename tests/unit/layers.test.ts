@@ -12,7 +12,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const LAYERS: string[][] = [
   ['src/index.ts', 'src/worker.ts', 'src/node.ts', 'src/testing/', 'src/adapters/'],
   ['src/client/', 'src/host/'],
-  ['src/tabs/', 'src/platform/'],
+  ['src/tabs/', 'src/platform/', 'src/sync/'],
   ['src/engine/'],
   ['src/format/'],
   ['src/protocol.ts', 'src/errors.ts', 'src/keys.ts', 'src/transfer.ts'],
