@@ -27,6 +27,8 @@ export const SEQ_HEADER = 'Walden-Seq';
 const PUSH_BATCH = 256;
 /** First reconnect delay; it doubles up to {@link MAX_BACKOFF_MS}. */
 const FIRST_BACKOFF_MS = 250;
+/** How long one connection attempt may take unless the options say otherwise. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** A connection that lasted this long resets the backoff. */
 const STABLE_SESSION_MS = 10_000;
 /** Longest wait between two connection attempts while offline. */
@@ -93,6 +95,7 @@ export class Syncer {
   readonly #pending = new PendingWrites();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  #released = false;
   #connection: NatsConnection | undefined;
   /** Bumped on every change of what {@link Syncer.info} says; waiters wake on it. */
   #version = 0;
@@ -122,6 +125,13 @@ export class Syncer {
     const syncer = new Syncer(engine, port, options, cursor);
     await syncer.#rebuild((await port.loadCheckpoint(options.stream))?.pushed ?? 0);
     syncer.#running = syncer.#run();
+    // The first attempt decides: credentials the server refuses fail the call; an unreachable
+    // server does not (the app works offline, and sync goes on trying).
+    await syncer.#until(() => syncer.#state !== 'connecting', (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + 1000);
+    if (syncer.#state === 'closed' && syncer.#lastError) {
+      await syncer.close();
+      throw syncer.#lastError;
+    }
     return syncer;
   }
 
@@ -149,15 +159,15 @@ export class Syncer {
 
   /** Local commits: this device's own writes become pending (and outbox, after the pushed seq). */
   #noteLocal(records: readonly EncodedChange[]): void {
-    let changed = false;
     for (const record of records) {
       if (fromStream(record.ops)) continue;
       const ops = publishable(record.ops);
       if (ops.length === 0) continue;
       if (record.seq > this.#cursor.ownSeen) this.#pending.note(record.seq, ops.map((op) => op.key));
-      if (record.seq > this.#pushed) (this.#outbox++, (changed = true));
+      if (record.seq > this.#pushed) this.#outbox++;
     }
-    if (changed) this.#changed();
+    // Every commit wakes push, even one with nothing to publish: push moves past it.
+    if (records.length > 0) this.#changed();
   }
 
   /** What sync is doing. */
@@ -221,12 +231,20 @@ export class Syncer {
 
   /** Stop syncing and close the connection. Local data stays; the next `sync()` goes on from the cursor. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#setState('closed');
-    this.#sleep?.resolve();
-    await this.#connection?.close().catch(() => {});
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#setState('closed');
+      this.#sleep?.resolve();
+      await this.#connection?.close().catch(() => {});
+    }
     await this.#running?.catch(() => {});
+    await this.#release();
+  }
+
+  /** Stop following commits and save where sync stands (once, whether closed or stopped by an error). */
+  async #release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
     clearTimeout(this.#cursorTimer);
     await this.#saveCursor().catch(() => {});
     this.#unsubscribe?.();
@@ -281,6 +299,7 @@ export class Syncer {
           this.#closed = true;
           this.#setState('closed');
           await this.#connection?.close().catch(() => {});
+          await this.#release();
           return;
         }
         this.#lastError = offline(error);
@@ -309,7 +328,7 @@ export class Syncer {
       ...(user !== undefined ? { user, pass } : {}),
       ...(token !== undefined ? { token } : {}),
       reconnect: false,
-      timeout: this.#options.connectTimeoutMs ?? 5000,
+      timeout: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       name: `walden ${this.#cursor.device}`,
     });
     this.#connection = connection;

@@ -6,6 +6,8 @@ import type { Page } from '@playwright/test';
 import { Profile } from './support/browser.js';
 import { expect, storeName, test } from './support/fixtures.js';
 import { NatsDeployment, USERS } from './support/nats.js';
+import { CuttableProxy } from './support/proxy.js';
+import { installWaldenTesting } from '../../src/testing/index.js';
 
 test.describe.configure({ timeout: 240_000 });
 
@@ -14,11 +16,21 @@ class Device {
   readonly profile = new Profile();
   page!: Page;
 
-  async open(name: string): Promise<this> {
+  async open(name: string, options: { testing?: boolean } = {}): Promise<this> {
     await this.profile.launch();
+    // walden/testing's hooks (a stalled commit) for the crash specs.
+    if (options.testing) await installWaldenTesting(this.profile.context!);
     this.page = await this.profile.page();
     await this.page.evaluate((name) => window.harness.open(name), name);
     return this;
+  }
+
+  /** Terminate the store's worker (a crash of the worker that syncs), then open the store again in a new one. */
+  async crashWorkerAndReopen(name: string): Promise<void> {
+    await this.page.evaluate(async (name) => {
+      window.harness.worker!.terminate();
+      await window.harness.open(name);
+    }, name);
   }
 
   sync<T>(fn: (sync: Awaited<ReturnType<typeof window.harness.sync>>, arg: any) => Promise<T> | T, arg?: unknown): Promise<T> {
@@ -73,6 +85,163 @@ test('two devices write interleaved: both converge to identical scans, and each 
     expect(info.pendingRecords).toBe(0);
     expect(info.state).toBe('online');
     expect(info.applied).toBeGreaterThanOrEqual(100);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+/** Wait until both devices have everything, then answer both full scans. */
+async function converged(a: Device, b: Device): Promise<[string, string][]> {
+  for (const d of [a, b]) await d.sync((s) => s.flush());
+  for (const d of [a, b]) await d.sync((s) => s.pulled());
+  const scanA = await a.sync((s) => s.scan());
+  expect(await b.sync((s) => s.scan())).toEqual(scanA);
+  return scanA;
+}
+
+/** Keys of `prefix` in what a device's watch() saw, each counted: every record once means every count is 1. */
+async function feedCounts(d: Device, prefix: string): Promise<Map<string, number>> {
+  const { seen, resets } = await d.sync((s) => s.seen());
+  expect(resets).toBe(0);
+  const counts = new Map<string, number>();
+  for (const [, key] of seen) if (key.startsWith(prefix)) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
+}
+
+test('a device offline while both write catches up on reconnect; per key the write later in the stream wins on both', async () => {
+  const name = storeName('sync-offline');
+  const proxy = await CuttableProxy.start(server.nodes[0]!.wsPort);
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    await a.sync((s, o) => s.start(o), { servers: server.servers, stream: 'notes', ...USERS.alice });
+    await b.sync((s, o) => s.start(o), { servers: [proxy.wsUrl], stream: 'notes', ...USERS.alice });
+    await a.sync((s) => s.write('k', 10, 'A0'));
+    await converged(a, b);
+    proxy.cut();
+    expect(await b.sync((s) => s.waitFor('offline'))).toBe('offline');
+    // Both write the same keys while B is cut off; B also writes its own.
+    await a.sync((s) => s.write('k', 10, 'A1'));
+    await b.sync((s) => s.write('k', 10, 'B1'));
+    await b.sync((s) => s.write('b/', 30, 'B1'));
+    expect((await b.sync((s) => s.info())).pendingRecords).toBe(40);
+    await a.sync((s) => s.flush());
+    proxy.restore();
+    expect(await b.sync((s) => s.waitFor('online', 30_000))).toBe('online');
+    const scan = await converged(a, b);
+    // B's writes reached the stream after A's: B's values win, on both devices.
+    expect(scan.filter(([key]) => /^k\d$/.test(key)).map(([, v]) => JSON.parse(v).who)).toEqual(Array(10).fill('B1'));
+    expect(scan.filter(([key]) => key.startsWith('b/')).length).toBe(30);
+    expect(await b.sync((s) => s.states())).toEqual(expect.arrayContaining(['online', 'offline']));
+    const info = await b.sync((s) => s.info());
+    expect(info.pendingRecords).toBe(0);
+    expect(info.unconfirmedKeys).toBe(0);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await proxy.close();
+  }
+});
+
+test('kill -9 of the server mid-push and mid-pull, restarted on its store: nothing is lost or doubled on either device', async () => {
+  const name = storeName('sync-kill');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    for (const d of [a, b]) {
+      await d.sync((s) => s.watch(0));
+      await d.sync((s, o) => s.start(o), { servers: server.servers, stream: 'kill', ...USERS.alice });
+    }
+    const writing = Promise.all([a.sync((s) => s.write('a/', 400, 'A', 4)), b.sync((s) => s.write('b/', 300, 'B', 3))]);
+    await new Promise((r) => setTimeout(r, 300));
+    server.nodes[0]!.kill9();
+    await new Promise((r) => setTimeout(r, 1000));
+    await server.nodes[0]!.start();
+    await writing;
+    // And once more while the devices are reconnecting and catching up.
+    await new Promise((r) => setTimeout(r, 400));
+    server.nodes[0]!.kill9();
+    await server.nodes[0]!.start();
+    const scan = await converged(a, b);
+    expect(scan.length).toBe(700);
+    for (const [d, prefix] of [[b, 'a/'], [a, 'b/']] as const) {
+      const counts = await feedCounts(d, prefix);
+      expect(counts.size).toBe(prefix === 'a/' ? 400 : 300);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    }
+    // The stream holds each record once.
+    const info = await a.page.evaluate(async (o) => (await window.harness.sync()).nats.streamInfo(o.servers, o.user, o.pass, 'kill'), { servers: server.servers, ...USERS.alice });
+    expect(info.messages).toBe(700);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+for (const at of ['before-write', 'after-write'] as const) {
+  test(`a crash of the syncing worker after a pull, ${at === 'before-write' ? 'before its commit' : 'after its write, before the acknowledgement'}: nothing lost or doubled`, async () => {
+    const name = storeName(`sync-crash-${at}`);
+    const [a, b] = await Promise.all([new Device().open(name), new Device().open(name, { testing: true })]);
+    try {
+      const options = { servers: server.servers, stream: 'crash', ...USERS.alice };
+      await a.sync((s, o) => s.start(o), options);
+      await b.sync((s, o) => s.start(o), options);
+      await a.sync((s) => s.write('a/', 20, 'A'));
+      await converged(a, b);
+      // B's next commit is the one that applies what it pulls next: stall it there, then kill the worker.
+      await b.page.evaluate((at) => window.harness.stall(10_000, at), at);
+      await a.sync((s) => s.write('a/x', 50, 'A', 5));
+      await a.sync((s) => s.flush());
+      await new Promise((r) => setTimeout(r, 1500));
+      await b.crashWorkerAndReopen(name);
+      await b.sync((s) => s.watch(0));
+      await b.sync((s, o) => s.start(o), options);
+      await converged(a, b);
+      const counts = await feedCounts(b, 'a/');
+      expect(counts.size).toBe(70);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+}
+
+test('wrong credentials fail fast with STORE_SYNC_AUTH; two accounts never see each other\'s stream', async () => {
+  const name = storeName('sync-auth');
+  const [a, c] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    const started = Date.now();
+    const refused = await a.sync((s, o) => s.startError(o), { servers: server.servers, stream: 'shared', user: 'alice', pass: 'wrong' });
+    expect(refused).toMatch(/^StoreError STORE_SYNC_AUTH /);
+    expect(refused).not.toContain('wrong');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Same stream name, other account.
+    await a.sync((s, o) => s.start(o), { servers: server.servers, stream: 'shared', ...USERS.alice });
+    await c.sync((s, o) => s.start(o), { servers: server.servers, stream: 'shared', ...USERS.bob });
+    await a.sync((s) => s.write('secret/', 10, 'alice'));
+    await a.sync((s) => s.flush());
+    await c.sync((s) => s.pulled());
+    expect(await c.sync((s) => s.scan())).toEqual([]);
+    // Bad options are a TypeError, before anything connects.
+    expect(await a.sync((s) => s.startError({ servers: 'http://x', stream: 'shared' } as never))).toMatch(/^TypeError/);
+    expect(await a.sync((s) => s.startError({ servers: 'ws://127.0.0.1:1', stream: 'a.b' } as never))).toMatch(/^TypeError/);
+  } finally {
+    await Promise.all([a.close(), c.close()]);
+  }
+});
+
+test('a forged or malformed message stops sync with STORE_SYNC_INVALID_MESSAGE and changes nothing locally', async () => {
+  const name = storeName('sync-forged');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    const options = { servers: server.servers, stream: 'forged', ...USERS.alice };
+    await a.sync((s, o) => s.start(o), options);
+    await b.sync((s, o) => s.start(o), options);
+    await a.sync((s) => s.write('a/', 5, 'A'));
+    const before = await converged(a, b);
+    // A record with a broken checksum, as another device of the account could publish.
+    await b.page.evaluate(async (o) => (await window.harness.sync()).nats.publish(o.servers, o.user, o.pass, 'walden.forged.mallory', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]), options);
+    expect(await b.sync((s) => s.waitFor('closed'))).toBe('closed');
+    const info = await b.sync((s) => s.info());
+    expect(info.lastError?.code).toBe('STORE_SYNC_INVALID_MESSAGE');
+    expect(info.lastError?.message).toContain('walden.forged.mallory');
+    expect(await b.sync((s) => s.scan())).toEqual(before);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -83,6 +83,8 @@ const harness = {
   sync: () => import('./sync.js').then((m) => m.syncHarness),
   /** abstract-level's compliance suite over `walden/level` (loaded on demand). */
   level: () => import('./level.js').then((m) => m.level),
+  /** Block the harness store's worker for `ms`, now or inside its next commit (`walden/testing` hook; open with `testing`). */
+  stall: (ms: number, at: 'now' | 'before-write' | 'after-write') => wrap<EngineApi>(harness.worker!).testingStall(ms, at),
   /** The harness store's worker crashes in the middle of its next takeover (files open, nothing served). */
   crashOnTakeover: () => wrap<EngineApi>(harness.worker!).testingCrashOnTakeover(),
   startSeqConsumer,

@@ -18,6 +18,10 @@ const store = (): Store => {
 };
 
 export const syncHarness = {
+  /** A plain NATS client, for what a test does behind Walden's back. */
+  get nats() {
+    return natsDirect;
+  },
   /** Start syncing the harness store; states are recorded. */
   async start(options: SyncOptions): Promise<string> {
     sync = await store().sync(options);
@@ -75,6 +79,43 @@ export const syncHarness = {
   async write(prefix: string, count: number, who: string, parallel = 1, keys?: number): Promise<void> {
     for (let i = 0; i < count; i += parallel) {
       await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, (_, j) => store().put(`${prefix}${keys ? (i + j) % keys : i + j}`, { who, i: i + j })));
+    }
+  },
+};
+
+/** Straight to the server, as any NATS client (not through Walden): for forging messages and asking the stream. */
+export const natsDirect = {
+  async connect(servers: string[], user: string, pass: string) {
+    const [{ wsconnect }, { jetstream, jetstreamManager }] = await Promise.all([import('@nats-io/nats-core'), import('@nats-io/jetstream')]);
+    const nc = await wsconnect({ servers, user, pass });
+    return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+  },
+  /** Publish raw `bytes` to `subject` in the stream (a forged or malformed message). */
+  async publish(servers: string[], user: string, pass: string, subject: string, bytes: number[]): Promise<number> {
+    const { nc, js } = await natsDirect.connect(servers, user, pass);
+    try {
+      return (await js.publish(subject, Uint8Array.from(bytes))).seq;
+    } finally {
+      await nc.close();
+    }
+  },
+  /** The stream's state and, in a cluster, which node leads it. */
+  async streamInfo(servers: string[], user: string, pass: string, stream: string): Promise<{ messages: number; firstSeq: number; lastSeq: number; leader: string | undefined }> {
+    const { nc, jsm } = await natsDirect.connect(servers, user, pass);
+    try {
+      const info = await jsm.streams.info(stream);
+      return { messages: info.state.messages, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, leader: info.cluster?.leader };
+    } finally {
+      await nc.close();
+    }
+  },
+  /** Purge the stream up to (not including) `keep` seq. */
+  async purge(servers: string[], user: string, pass: string, stream: string, seq: number): Promise<void> {
+    const { nc, jsm } = await natsDirect.connect(servers, user, pass);
+    try {
+      await jsm.streams.purge(stream, { seq });
+    } finally {
+      await nc.close();
     }
   },
 };
