@@ -123,6 +123,9 @@ export class Syncer {
     const saved = decodeCursor(engine.get(cursorKey(options.stream)));
     const cursor = saved ?? { device: newDeviceId(), pulled: 0, ownSeen: 0 };
     const syncer = new Syncer(engine, port, options, cursor);
+    // A new device's id is stored before anything is published under it: the next leader (or
+    // the next run) must publish as the same device.
+    if (!saved) await port.commitComputed(() => [[cursorOp(options.stream, cursor)]]);
     await syncer.#rebuild((await port.loadCheckpoint(options.stream))?.pushed ?? 0);
     syncer.#running = syncer.#run();
     // The first attempt decides: credentials the server refuses fail the call; an unreachable

@@ -92,8 +92,13 @@ test('two devices write interleaved: both converge to identical scans, and each 
 
 /** Wait until both devices have everything, then answer both full scans. */
 async function converged(a: Device, b: Device): Promise<[string, string][]> {
+  const slow = setTimeout(async () => {
+    const infos = await Promise.all([a, b].map((d) => d.sync((s) => s.info()).catch((e: Error) => e.message)));
+    console.error(`sync not converged after 60 s: ${JSON.stringify(infos)}`);
+  }, 60_000);
   for (const d of [a, b]) await d.sync((s) => s.flush());
   for (const d of [a, b]) await d.sync((s) => s.pulled());
+  clearTimeout(slow);
   const scanA = await a.sync((s) => s.scan());
   expect(await b.sync((s) => s.scan())).toEqual(scanA);
   return scanA;
@@ -245,4 +250,73 @@ test('a forged or malformed message stops sync with STORE_SYNC_INVALID_MESSAGE a
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
+});
+
+test('only the leader tab syncs; when it closes, the next leader goes on from the same cursor and nothing is lost or doubled', async () => {
+  const name = storeName('sync-tabs');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    const options = { servers: server.servers, stream: 'tabs', ...USERS.alice };
+    const a2 = await a.profile.page();
+    await a2.evaluate((name) => window.harness.open(name), name);
+    const follower = Object.assign(Object.create(Device.prototype) as Device, { profile: a.profile, page: a2 });
+    for (const d of [a, follower, b]) await d.sync((s, o) => s.start(o), options);
+    await b.sync((s) => s.watch(0));
+    expect(await a2.evaluate(() => window.harness.store!.role)).toBe('follower');
+    // A follower's writes go through the leader, and out.
+    await follower.sync((s) => s.write('f/', 30, 'F', 3));
+    await follower.sync((s) => s.flush());
+    // The leader tab goes away; the follower takes over and its sync starts from the cursor.
+    await a.page.close();
+    await expect.poll(() => a2.evaluate(() => window.harness.store!.role), { timeout: 20_000 }).toBe('leader');
+    await follower.sync((s) => s.write('g/', 30, 'F', 3));
+    const scan = await converged(follower, b);
+    expect(scan.length).toBe(60);
+    const counts = await feedCounts(b, '');
+    expect(counts.size).toBe(60);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test.describe('a three-node JetStream cluster', () => {
+  test.beforeEach(async () => {
+    // This describe's own servers: the outer beforeEach started one node; add a cluster beside it.
+    await server.stop();
+    server = await NatsDeployment.start(3);
+  });
+
+  test('a 3-replica stream: killing the node that leads it during sync loses nothing; the devices go on', async () => {
+    const name = storeName('sync-cluster');
+    const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+    try {
+      const options = { servers: server.servers, stream: 'replicated', replicas: 3, ...USERS.alice };
+      for (const d of [a, b]) {
+        await d.sync((s) => s.watch(0));
+        await d.sync((s, o) => s.start(o), options);
+      }
+      await a.sync((s) => s.write('a/', 50, 'A', 5));
+      await converged(a, b);
+      const before = await a.page.evaluate(async (o) => (await window.harness.sync()).nats.streamInfo(o.servers, o.user, o.pass, 'replicated'), options);
+      const leader = server.nodes.find((n) => n.name === before.leader)!;
+      expect(leader).toBeTruthy();
+      const writing = Promise.all([a.sync((s) => s.write('a/x', 200, 'A', 4)), b.sync((s) => s.write('b/', 200, 'B', 4))]);
+      await new Promise((r) => setTimeout(r, 200));
+      leader.kill9();
+      await writing;
+      const scan = await converged(a, b);
+      expect(scan.length).toBe(450);
+      for (const [d, prefix, n] of [[b, 'a/', 250], [a, 'b/', 200]] as const) {
+        const counts = await feedCounts(d, prefix);
+        expect(counts.size).toBe(n);
+        expect([...counts.values()].every((c) => c === 1)).toBe(true);
+      }
+      const after = await a.page.evaluate(async (o) => (await window.harness.sync()).nats.streamInfo(o.servers.filter((_, i) => i !== o.dead), o.user, o.pass, 'replicated'), { ...options, dead: server.nodes.indexOf(leader) });
+      expect(after.leader).not.toBe(before.leader);
+      expect(after.messages).toBe(450);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });
