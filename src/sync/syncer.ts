@@ -442,17 +442,23 @@ export class Syncer {
     const reassembler = new Reassembler();
     let batch: { streamSeq: number; record?: IncomingRecord }[] = [];
     let expectedSeq = start;
-    let applying = Promise.resolve();
     let failure: unknown;
-    let scheduled = false;
-    const applyBatch = () => {
-      scheduled = false;
+    /** The commit in flight; what arrives meanwhile goes into the next one (a group commit). */
+    let applying: Promise<void> | undefined;
+    const ready = () => batch.length > 0 && reassembler.oldestOpen() === undefined;
+    const kick = () => {
+      if (applying || failure !== undefined || !ready()) return;
       const taken = batch;
       batch = [];
-      applying = applying.then(() => (failure === undefined && taken.length > 0 ? this.#apply(taken) : undefined)).catch((error: unknown) => {
-        failure ??= error;
-        void messages.close();
-      });
+      applying = this.#apply(taken)
+        .catch((error: unknown) => {
+          failure ??= error;
+          void messages.close();
+        })
+        .finally(() => {
+          applying = undefined;
+          kick();
+        });
     };
     for await (const message of messages as AsyncIterable<JsMsg>) {
       if (message.seq !== expectedSeq) {
@@ -469,18 +475,12 @@ export class Syncer {
       batch.push(whole?.kind === 'record' ? { streamSeq: message.seq, record: whole.record } : { streamSeq: message.seq });
       // While a split record is incomplete, what follows waits with it (the cursor cannot pass
       // its first part); a device that died mid-record and never came back is given up on.
-      if (reassembler.oldestOpen() !== undefined) {
-        if (batch.length < MAX_HELD_MESSAGES) continue;
-        reassembler.abandon();
-      }
-      if (!scheduled) {
-        scheduled = true;
-        queueMicrotask(applyBatch);
-      }
-      if (batch.length >= 512) applyBatch();
+      if (reassembler.oldestOpen() !== undefined && batch.length >= MAX_HELD_MESSAGES) reassembler.abandon();
+      kick();
     }
-    if (reassembler.oldestOpen() === undefined) applyBatch();
-    await applying;
+    while (applying) await applying;
+    kick();
+    while (applying) await applying;
     throw failure ?? new StoreError('STORE_SYNC_OFFLINE', 'the stream consumer stopped');
   }
 

@@ -231,6 +231,28 @@ test('wrong credentials fail fast with STORE_SYNC_AUTH; two accounts never see e
   }
 });
 
+test('a value larger than the server\'s max_payload goes in parts and arrives whole', async () => {
+  const name = storeName('sync-big');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    const options = { servers: server.servers, stream: 'big', ...USERS.alice };
+    for (const d of [a, b]) await d.sync((s, o) => s.start(o), options);
+    await a.page.evaluate(async () => {
+      await window.harness.store!.put('before', 1);
+      await window.harness.store!.put('photo', new Uint8Array(2_500_000).map((_, i) => i % 251));
+      await window.harness.store!.put('after', 2);
+    });
+    await converged(a, b);
+    const got = await b.page.evaluate(async () => {
+      const photo = (await window.harness.store!.get('photo')) as Uint8Array;
+      return { length: photo.length, intact: photo.every((v, i) => v === i % 251), after: await window.harness.store!.get('after') };
+    });
+    expect(got).toEqual({ length: 2_500_000, intact: true, after: 2 });
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 test('a forged or malformed message stops sync with STORE_SYNC_INVALID_MESSAGE and changes nothing locally', async () => {
   const name = storeName('sync-forged');
   const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);

@@ -22,6 +22,10 @@ export const syncHarness = {
   get nats() {
     return natsDirect;
   },
+  /** The sync benchmark's helpers. */
+  get bench() {
+    return syncBench;
+  },
   /** Start syncing the harness store; states are recorded. */
   async start(options: SyncOptions): Promise<string> {
     sync = await store().sync(options);
@@ -117,5 +121,55 @@ export const natsDirect = {
     } finally {
       await nc.close();
     }
+  },
+};
+
+/** What `bench/sync.mjs` drives in each device's page. */
+export const syncBench = {
+  received: new Map<string, number>(),
+  /** Record the wall-clock time each key first arrives through watch(). */
+  listen(): void {
+    void (async () => {
+      for await (const change of store().watch()) {
+        if (change.type !== 'change') continue;
+        const now = performance.timeOrigin + performance.now();
+        for (const op of change.ops) if (!syncBench.received.has(op.key)) syncBench.received.set(op.key, now);
+      }
+    })();
+  },
+  /** Put `count` keys `<prefix><i>` with 100-byte values, `inFlight` at a time; then flush. Answers wall-clock times. */
+  async burst(prefix: string, count: number, inFlight: number): Promise<{ started: number; flushed: number }> {
+    const started = performance.timeOrigin + performance.now();
+    const value = 'v'.repeat(100);
+    for (let i = 0; i < count; i += inFlight) await Promise.all(Array.from({ length: Math.min(inFlight, count - i) }, (_, j) => store().put(`${prefix}${i + j}`, value)));
+    await sync!.flush();
+    return { started, flushed: performance.timeOrigin + performance.now() };
+  },
+  /** Wait until `count` keys of `prefix` arrived; answers the last one's time. */
+  async arrived(prefix: string, count: number): Promise<number> {
+    for (;;) {
+      const times = [...syncBench.received].filter(([k]) => k.startsWith(prefix)).map(([, t]) => t);
+      if (times.length >= count) return Math.max(...times);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  },
+  /** Single puts `spacingMs` apart; answers each key's put time. */
+  async singles(prefix: string, count: number, spacingMs: number): Promise<Record<string, number>> {
+    const times: Record<string, number> = {};
+    for (let i = 0; i < count; i++) {
+      times[`${prefix}${i}`] = performance.timeOrigin + performance.now();
+      await store().put(`${prefix}${i}`, 'v'.repeat(100));
+      await new Promise((r) => setTimeout(r, spacingMs));
+    }
+    return times;
+  },
+  receivedTimes: (prefix: string) => Object.fromEntries([...syncBench.received].filter(([k]) => k.startsWith(prefix))),
+  /** The plain NATS client's figures, from a worker of its own. */
+  limit(servers: string[], user: string, pass: string, count: number, bytes: number, inFlight: number): Promise<{ publishPerSecond: number; consumePerSecond: number; latencies: number[] }> {
+    const worker = new Worker(new URL('./nats-limit-worker.ts', import.meta.url), { type: 'module' });
+    return new Promise((resolve) => {
+      worker.onmessage = (event) => (worker.terminate(), resolve(event.data));
+      worker.postMessage({ servers, user, pass, count, bytes, window: inFlight });
+    });
   },
 };
