@@ -219,6 +219,15 @@ export interface SyncOptions {
   replicas?: number;
   /** How long one connection attempt may take (default 5000 ms). */
   connectTimeoutMs?: number;
+  /** The Object Store bucket that holds the stream's snapshot (default `walden-<stream>`). */
+  snapshotBucket?: string;
+}
+
+/** What `sync.snapshot()` uploaded: the stream seq the state is at, its local seq and size. */
+export interface SyncSnapshotInfo {
+  pulledStreamSeq: number;
+  seq: number;
+  bytes: number;
 }
 
 /** Where a sync stands, from `sync.info()`. */
@@ -239,6 +248,8 @@ export interface SyncInfo {
   published: number;
   /** Records from other devices applied here. */
   applied: number;
+  /** Times this store's state was brought to the bucket's snapshot (a new device's bootstrap, or a reset after the stream lost history). */
+  snapshotsApplied: number;
   /** Grows with every change of this info. */
   version: number;
   /** The last error: why sync is offline, or why it stopped. */
@@ -248,5 +259,5 @@ export interface SyncInfo {
 /** The calls behind `store.sync()` and its handle, as the page sends them to its worker (and followers to the leader). */
 export type SyncCall =
   | { op: 'start'; options: SyncOptions }
-  | { op: 'info' | 'flush' | 'pulled' | 'close'; stream: string }
+  | { op: 'info' | 'flush' | 'pulled' | 'snapshot' | 'close'; stream: string }
   | { op: 'watch'; stream: string; version: number; waitMs: number };

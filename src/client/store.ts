@@ -257,8 +257,10 @@ export class Store extends EventTarget {
     const { name, checkpoints } = this;
     // The export code (tar, SHA-256) loads only when a page exports: it stays out of the page entry.
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      const { artifactChunks } = await import('./export.js');
-      yield* artifactChunks(remote, name, checkpoints, resolve);
+      const [{ artifactChunks }, begin] = await Promise.all([import('../format/artifact-writer.js'), remote.exportBegin()]);
+      const source = { begin, chunk: (view: number, maxBytes: number) => remote.exportChunk(view, maxBytes) };
+      const allCheckpoints = async () => (await Promise.all((await checkpoints.streams()).map((stream) => checkpoints.list(stream)))).flat();
+      yield* artifactChunks(source, name, allCheckpoints, resolve);
     }
     return { stream: streamOf(chunks()), manifest };
   }

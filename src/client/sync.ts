@@ -5,7 +5,7 @@
  */
 import type { Remote } from 'comlink';
 import { StoreError } from '../errors.js';
-import type { EngineApi, SyncCall, SyncInfo, SyncOptions, SyncState } from '../protocol.js';
+import type { EngineApi, SyncCall, SyncInfo, SyncOptions, SyncSnapshotInfo, SyncState } from '../protocol.js';
 
 /** How long one state poll waits in the worker for a change. */
 const WATCH_WAIT_MS = 10_000;
@@ -47,6 +47,16 @@ export class Sync extends EventTarget {
   /** Resolve once everything the stream held at the call is applied to this store. */
   async pulled(): Promise<void> {
     await this.#call({ op: 'pulled', stream: this.stream });
+  }
+
+  /**
+   * Upload this store's state as a verified export artifact to the stream's Object Store bucket
+   * (after {@link Sync.flush} and {@link Sync.pulled}, at a moment when every local write came
+   * back from the stream): a new device starts from it, and a device whose history the stream
+   * no longer holds resets to it. It replaces the bucket's previous snapshot.
+   */
+  async snapshot(): Promise<SyncSnapshotInfo> {
+    return (await this.#call({ op: 'snapshot', stream: this.stream })) as SyncSnapshotInfo;
   }
 
   /** Stop syncing (local data stays; a later `store.sync()` goes on from where this one was). */

@@ -38,6 +38,7 @@ export function assertSyncOptions(options: unknown): asserts options is SyncOpti
   if (o.subjectPrefix !== undefined && (typeof o.subjectPrefix !== 'string' || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(o.subjectPrefix))) throw new TypeError('sync subjectPrefix must be dot-separated tokens without wildcards');
   for (const k of ['user', 'pass', 'token'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw new TypeError(`sync ${k} must be a string`);
   if (o.replicas !== undefined && !(Number.isInteger(o.replicas) && (o.replicas as number) >= 1 && (o.replicas as number) <= 5)) throw new TypeError('sync replicas must be an integer from 1 to 5');
+  if (o.snapshotBucket !== undefined && (typeof o.snapshotBucket !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(o.snapshotBucket))) throw new TypeError('sync snapshotBucket must be a name of letters, digits, "_" and "-"');
   if (o.connectTimeoutMs !== undefined && !(typeof o.connectTimeoutMs === 'number' && o.connectTimeoutMs > 0)) throw new TypeError('sync connectTimeoutMs must be a positive number');
 }
 
@@ -86,6 +87,8 @@ export class SyncHost {
         return syncer.flush();
       case 'pulled':
         return syncer.pulled();
+      case 'snapshot':
+        return syncer.snapshot();
       case 'close':
         this.#running.delete(call.stream);
         return syncer.close();
@@ -100,8 +103,9 @@ export class SyncHost {
       if (syncer && syncer.state !== 'closed') return syncer;
     }
     const started = (async () => {
-      const { Syncer } = await import('../sync/syncer.js');
-      return Syncer.start(engine, this.#port(engine), options);
+      // The NATS client and the artifact code load only when a page syncs.
+      const [{ Syncer }, artifacts] = await Promise.all([import('../sync/syncer.js'), import('./sync-artifacts.js')]);
+      return Syncer.start(engine, this.#port(engine, artifacts), options);
     })();
     this.#running.set(options.stream, started);
     started.catch(() => {
@@ -110,7 +114,7 @@ export class SyncHost {
     return started;
   }
 
-  #port(engine: Engine) {
+  #port(engine: Engine, artifacts: typeof import('./sync-artifacts.js')) {
     const deps = this.#deps;
     return {
       commitComputed: (compute: () => EncodedOp[][]) => deps.commitComputed(engine, compute),
@@ -119,6 +123,8 @@ export class SyncHost {
         if (!catalog) return;
         await catalog.putCheckpoint({ store: deps.store, stream: syncCheckpointStream(stream), sequence, watermark: 0, eventCount: 0, operatorStates: {}, sourceOffsets: offsets, metadata: {}, savedAt: Date.now() }, 1);
       },
+      exportArtifact: () => artifacts.exportSyncArtifact(engine, deps.store),
+      readArtifact: artifacts.readSyncArtifact,
       async loadCheckpoint(stream: string) {
         return (await deps.catalog()?.latestCheckpoint(deps.store, syncCheckpointStream(stream)))?.sourceOffsets;
       },

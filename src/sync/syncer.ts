@@ -16,7 +16,10 @@ import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClien
 import { StoreError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { isReserved } from '../keys.js';
-import type { EncodedChange, EncodedOp, SyncInfo, SyncOptions, SyncState } from '../protocol.js';
+import type { EncodedChange, EncodedOp, SyncInfo, SyncOptions, SyncSnapshotInfo, SyncState } from '../protocol.js';
+import { decodeValue } from '../format/value.js';
+import { assertKey } from '../keys.js';
+import { downloadSnapshot, findSnapshot, snapshotBucket, uploadSnapshot, type SnapshotMeta } from './snapshots.js';
 import { cursorKey, cursorOp, decodeCursor, fromStream, newDeviceId, type SyncCursor } from './cursor.js';
 import { decodeIncoming, encodeOutgoing, PART_HEADER, Reassembler, type IncomingRecord } from './message.js';
 import { PendingWrites } from './pending.js';
@@ -50,6 +53,19 @@ export interface SyncPort {
   saveCheckpoint(stream: string, sequence: number, offsets: Record<string, number>): Promise<void>;
   /** The saved outbox checkpoint's offsets, if any. */
   loadCheckpoint(stream: string): Promise<Record<string, number> | undefined>;
+  /** Freeze the state now (synchronously) and write it as an export artifact. */
+  exportArtifact(): { seq: number; blob: Promise<Blob> };
+  /** Check an artifact and read its snapshot's entries. @throws StoreError `STORE_INVALID_ARTIFACT` */
+  readArtifact(blob: Blob): Promise<{ seq: number; entries: { key: string; value: Uint8Array; expiresAt: number }[] }>;
+}
+
+/** Attempts of `snapshot()` at finding a moment with no local write on its way to the stream. */
+const SNAPSHOT_ATTEMPTS = 5;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The error code for a failure, when it is one sync stops on (no retry can fix it). */
@@ -107,6 +123,7 @@ export class Syncer {
   /** Counters for `info()`. */
   #published = 0;
   #applied = 0;
+  #snapshotsApplied = 0;
 
   private constructor(engine: Engine, port: SyncPort, options: SyncOptions, cursor: SyncCursor) {
     this.#engine = engine;
@@ -190,6 +207,7 @@ export class Syncer {
       unconfirmedKeys: this.#pending.size,
       published: this.#published,
       applied: this.#applied,
+      snapshotsApplied: this.#snapshotsApplied,
       version: this.#version,
       ...(this.#lastError ? { lastError: { code: this.#lastError.code, message: this.#lastError.message } } : {}),
     };
@@ -350,7 +368,7 @@ export class Syncer {
       });
       const stop = new AbortController();
       try {
-        await Promise.race([this.#push(js, lastOwn.streamSeq, connection.info?.max_payload ?? 1024 * 1024, stop.signal), this.#pull(js, jsm, stop.signal), closed]);
+        await Promise.race([this.#push(js, lastOwn.streamSeq, connection.info?.max_payload ?? 1024 * 1024, stop.signal), this.#pull(connection, js, jsm, stop.signal), closed]);
       } finally {
         stop.abort();
       }
@@ -429,10 +447,20 @@ export class Syncer {
   }
 
   /** Apply the stream from the cursor on, in order, until stopped. */
-  async #pull(js: JetStreamClient, jsm: JetStreamManager, signal: AbortSignal): Promise<never> {
+  async #pull(connection: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, signal: AbortSignal): Promise<never> {
     const info = await jsm.streams.info(this.#stream);
-    if (this.#cursor.pulled > 0 && (info.state.first_seq > this.#cursor.pulled + 1 || info.state.last_seq < this.#cursor.pulled)) {
-      throw new StoreError('STORE_SYNC_HISTORY_LOST', `the stream ${this.#stream} no longer holds the records after seq ${this.#cursor.pulled} (it holds ${info.state.first_seq}…${info.state.last_seq})`);
+    const { first_seq: first, last_seq: last } = info.state;
+    const pulled = this.#cursor.pulled;
+    // The stream no longer holds what comes after the cursor (purged, limits, recreated).
+    const lost = pulled > 0 ? first > pulled + 1 || last < pulled : first > 1;
+    if (pulled === 0 || lost) {
+      // A new device starts from the bucket's snapshot; one that lost history resets to it.
+      const meta = await findSnapshot(connection, this.#bucket());
+      const usable = meta !== undefined && meta.streamCreated === info.created && meta.pulled >= first - 1 && meta.pulled <= last && meta.pulled > (lost ? -1 : pulled);
+      if (usable) await this.#resetTo(connection, jsm);
+      else if (lost) {
+        throw new StoreError('STORE_SYNC_HISTORY_LOST', `the stream ${this.#stream} no longer holds the records after seq ${pulled} (it holds ${first}…${last}) and its bucket ${this.#bucket()} has no snapshot that covers them`);
+      }
     }
     const start = this.#cursor.pulled + 1;
     // The stream holds only this store's subjects (a filter would need nats-server 2.10).
@@ -522,6 +550,96 @@ export class Syncer {
     if (this.#durablePulled < this.#cursor.pulled) this.#scheduleCursorSave();
     this.#changed();
     this.#scheduleCheckpoint();
+  }
+
+  #bucket(): string {
+    return snapshotBucket(this.#stream, this.#options.snapshotBucket);
+  }
+
+  /**
+   * Upload the store's state to the bucket, at a moment when every local write came back from
+   * the stream (so the state is exactly the stream's up to the cursor): a new device starts from it.
+   */
+  async snapshot(): Promise<SyncSnapshotInfo> {
+    for (let attempt = 1; ; attempt++) {
+      await this.flush();
+      await this.pulled();
+      const connection = this.#connection;
+      if (!connection || this.#state !== 'online') continue;
+      if (this.#pending.size === 0) {
+        // The committed cursor and the frozen state, read in one synchronous step.
+        const cursor = decodeCursor(this.#engine.get(cursorKey(this.#stream)));
+        const exported = this.#port.exportArtifact();
+        const blob = await exported.blob;
+        const info = await (await jetstreamManager(connection)).streams.info(this.#stream);
+        const meta: SnapshotMeta = { pulled: cursor?.pulled ?? 0, streamCreated: info.created, seq: exported.seq, bytes: blob.size };
+        await uploadSnapshot(connection, this.#bucket(), this.#options.replicas ?? 1, blob, meta);
+        return { pulledStreamSeq: meta.pulled, seq: meta.seq, bytes: meta.bytes };
+      }
+      if (attempt >= SNAPSHOT_ATTEMPTS) throw new StoreError('STORE_SYNC_OFFLINE', `sync of ${this.#stream}: local writes kept coming; a snapshot needs a moment when every one came back from the stream`);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+
+  /**
+   * Bring the store to the bucket's snapshot in one commit: its entries put, the keys it lacks
+   * deleted, except the keys this device wrote and the stream has not brought back (they land
+   * later in the stream and win); the cursor moves to the snapshot's stream seq.
+   */
+  async #resetTo(connection: NatsConnection, jsm: JetStreamManager): Promise<void> {
+    const { meta, blob } = await downloadSnapshot(connection, this.#bucket());
+    const artifact = await this.#port.readArtifact(blob);
+    if (artifact.seq !== meta.seq) throw new StoreError('STORE_INVALID_ARTIFACT', `invalid artifact: the snapshot holds seq ${artifact.seq}; its description says ${meta.seq}`);
+    for (const entry of artifact.entries) {
+      // Walden's own entries of the other device (its cursor, its request ledger) are left out.
+      if (isReserved(entry.key)) continue;
+      try {
+        assertKey(entry.key);
+        decodeValue(entry.value);
+      } catch (error) {
+        throw new StoreError('STORE_INVALID_ARTIFACT', `invalid artifact: the snapshot's entry ${JSON.stringify(entry.key.slice(0, 100))} is refused (${(error as Error).message}); sync stopped and changed nothing`);
+      }
+    }
+    const ownSeen = await this.#ownSeenBy(jsm, meta.pulled);
+    await this.#port.commitComputed(() => {
+      const cursor = { ...this.#cursor, pulled: meta.pulled, ownSeen: Math.max(this.#cursor.ownSeen, ownSeen) };
+      this.#pending.confirm(cursor.ownSeen);
+      const now = Date.now();
+      const ops: EncodedOp[] = [];
+      const inSnapshot = new Set<string>();
+      for (const { key, value, expiresAt } of artifact.entries) {
+        if (isReserved(key) || (expiresAt !== 0 && expiresAt <= now)) continue;
+        inSnapshot.add(key);
+        if (this.#pending.has(key)) continue;
+        const current = this.#engine.get(key);
+        if (current && sameBytes(current, value)) continue;
+        ops.push(expiresAt ? { type: 'put', key, value, expiresAt } : { type: 'put', key, value });
+      }
+      for (const [key] of this.#engine.scan({}, Number.POSITIVE_INFINITY).entries) {
+        if (!isReserved(key) && !inSnapshot.has(key) && !this.#pending.has(key)) ops.push({ type: 'del', key });
+      }
+      ops.push(cursorOp(this.#stream, cursor));
+      this.#cursor = cursor;
+      this.#durablePulled = cursor.pulled;
+      return [ops];
+    });
+    this.#snapshotsApplied++;
+    this.#changed();
+  }
+
+  /** The last local seq of this device's records at or before stream seq `streamSeq` (own records are in local seq order on its subject). */
+  async #ownSeenBy(jsm: JetStreamManager, streamSeq: number): Promise<number> {
+    // The server's message get takes `next_by_subj` (nats-server 2.9 and later); the client's type lists it for direct gets only.
+    const query = { seq: streamSeq + 1, next_by_subj: this.#subject() } as unknown as { seq: number };
+    const next = await jsm.streams.getMessage(this.#stream, query).catch((error: unknown) => {
+      if (/no message found/i.test((error as Error).message)) return null;
+      throw error;
+    });
+    if (next) {
+      const localSeq = Number(next.header.get(SEQ_HEADER));
+      return Number.isSafeInteger(localSeq) && localSeq > 0 ? localSeq - 1 : 0;
+    }
+    return (await this.#readLastOwn(jsm)).localSeq;
   }
 
   #scheduleCursorSave(): void {

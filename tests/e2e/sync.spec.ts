@@ -274,6 +274,90 @@ test('a forged or malformed message stops sync with STORE_SYNC_INVALID_MESSAGE a
   }
 });
 
+/** Purge the stream below `keep` (stream seq), behind Walden's back. */
+async function purgeBelow(d: Device, options: { servers: string[]; stream: string; user: string; pass: string }, keep: number): Promise<void> {
+  await d.page.evaluate(async ([o, keep]) => (await window.harness.sync()).nats.purge(o.servers, o.user, o.pass, o.stream, keep), [options, keep] as const);
+}
+
+test('a third device bootstraps from the Object Store snapshot plus the stream after it, with the history before it purged', async () => {
+  const name = storeName('sync-bootstrap');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  const c = new Device();
+  try {
+    const options = { servers: server.servers, stream: 'boot', ...USERS.alice };
+    for (const d of [a, b]) await d.sync((s, o) => s.start(o), options);
+    await Promise.all([a.sync((s) => s.write('a/', 60, 'A', 4)), b.sync((s) => s.write('b/', 60, 'B', 4)), a.sync((s) => s.write('both/', 20, 'A', 2, 10))]);
+    await b.sync((s) => s.remove('b/', 5));
+    await converged(a, b);
+    const snapshot = await a.sync((s) => s.snapshot());
+    // At most the stream's last seq: the cursor a's own records moved is saved a little later.
+    expect(snapshot.pulledStreamSeq).toBeGreaterThan(100);
+    expect(snapshot.bytes).toBeGreaterThan(0);
+    // Nothing before the snapshot is left in the stream: only the snapshot can give it.
+    await purgeBelow(a, options, snapshot.pulledStreamSeq + 1);
+    await a.sync((s) => s.write('tail/', 10, 'A'));
+    await b.sync((s) => s.write('both/', 5, 'B'));
+    const expected = await converged(a, b);
+    await c.open(name);
+    await c.sync((s) => s.watch(0));
+    await c.sync((s, o) => s.start(o), options);
+    await c.sync((s) => s.pulled());
+    expect(await c.sync((s) => s.scan())).toEqual(expected);
+    const info = await c.sync((s) => s.info());
+    expect(info.snapshotsApplied).toBe(1);
+    expect(info.pulledStreamSeq).toBeGreaterThan(snapshot.pulledStreamSeq);
+    // The snapshot arrived in the feed as changes, like any other record: every key, no gap.
+    const { seen, resets } = await c.sync((s) => s.seen());
+    expect(resets).toBe(0);
+    expect(new Set(seen.map(([, key]) => key)).size).toBe(expected.length);
+    expect(expected.length).toBe(60 + 55 + 10 + 10);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.profile.context ? c.close() : undefined]);
+  }
+});
+
+test('a purge below a device\'s cursor: STORE_SYNC_HISTORY_LOST until a snapshot covers it, then one change resets the device to it, its own offline writes kept', async () => {
+  const name = storeName('sync-reset');
+  const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);
+  try {
+    const options = { servers: server.servers, stream: 'reset', ...USERS.alice };
+    for (const d of [a, b]) await d.sync((s, o) => s.start(o), options);
+    await Promise.all([a.sync((s) => s.write('a/', 30, 'A', 2)), b.sync((s) => s.write('b/', 30, 'B', 2))]);
+    await converged(a, b);
+    // b goes away; meanwhile a deletes and overwrites, b writes offline, and the stream is purged.
+    await b.sync((s) => s.close());
+    await a.sync((s) => s.remove('b/', 10));
+    await a.sync((s) => s.write('a/', 10, 'A2'));
+    await a.sync((s) => s.flush());
+    await b.sync((s) => s.write('off/', 5, 'B'));
+    const before = await b.sync((s) => s.scan());
+    const { lastSeq } = await a.page.evaluate(async (o) => (await window.harness.sync()).nats.streamInfo(o.servers, o.user, o.pass, o.stream), options);
+    await purgeBelow(a, options, lastSeq + 1);
+    await b.sync((s, o) => s.start(o), options);
+    expect(await b.sync((s) => s.waitFor('closed'))).toBe('closed');
+    expect((await b.sync((s) => s.info())).lastError?.code).toBe('STORE_SYNC_HISTORY_LOST');
+    expect(await b.sync((s) => s.scan())).toEqual(before);
+    // A snapshot covers the gap: b resets to it.
+    await a.sync((s) => s.snapshot());
+    await a.sync((s) => s.write('tail/', 5, 'A'));
+    const since = await b.page.evaluate(async () => (await window.harness.store!.info()).seq);
+    await b.sync((s, since) => s.watch(since), since);
+    await b.sync((s, o) => s.start(o), options);
+    const after = await converged(a, b);
+    expect(after.filter(([key]) => key.startsWith('off/')).length).toBe(5);
+    expect(after.filter(([key]) => key.startsWith('b/')).length).toBe(20);
+    expect(after.find(([key]) => key === 'a/0')?.[1]).toContain('A2');
+    expect((await b.sync((s) => s.info())).snapshotsApplied).toBe(1);
+    // The reset is in b's feed as changes: the deletes a made while the history was lost among them.
+    const { seen, resets } = await b.sync((s) => s.seen());
+    expect(resets).toBe(0);
+    const deleted = seen.filter(([, key, value]) => key.startsWith('b/') && value === null).map(([, key]) => key);
+    expect(new Set(deleted)).toEqual(new Set(Array.from({ length: 10 }, (_, i) => `b/${i}`)));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 test('only the leader tab syncs; when it closes, the next leader goes on from the same cursor and nothing is lost or doubled', async () => {
   const name = storeName('sync-tabs');
   const [a, b] = await Promise.all([new Device().open(name), new Device().open(name)]);

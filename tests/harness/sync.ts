@@ -49,6 +49,7 @@ export const syncHarness = {
   info: () => sync!.info(),
   flush: () => sync!.flush(),
   pulled: () => sync!.pulled(),
+  snapshot: () => sync!.snapshot(),
   close: () => sync?.close(),
   /** Wait until the sync's state is `state` (or `ms` passed); answers the last state. */
   async waitFor(state: string, ms = 20_000): Promise<string | undefined> {
@@ -78,6 +79,10 @@ export const syncHarness = {
     const entries: [string, string][] = [];
     for await (const [key, value] of store().scan()) entries.push([key, JSON.stringify(value)]);
     return entries;
+  },
+  /** Delete keys `<prefix>0` … `<prefix><count - 1>` in one batch. */
+  async remove(prefix: string, count: number): Promise<void> {
+    await store().batch(Array.from({ length: count }, (_, i) => ({ type: 'del' as const, key: `${prefix}${i}` })));
   },
   /** Put `count` keys `<prefix><i>` with values `{ who, i }`, `parallel` at a time. */
   async write(prefix: string, count: number, who: string, parallel = 1, keys?: number): Promise<void> {
@@ -136,6 +141,10 @@ export const syncBench = {
         for (const op of change.ops) if (!syncBench.received.has(op.key)) syncBench.received.set(op.key, now);
       }
     })();
+  },
+  /** Delete keys `<prefix>0` … `<prefix><count - 1>` in one batch. */
+  async remove(prefix: string, count: number): Promise<void> {
+    await store().batch(Array.from({ length: count }, (_, i) => ({ type: 'del' as const, key: `${prefix}${i}` })));
   },
   /** Put `count` keys `<prefix><i>` with 100-byte values, `inFlight` at a time; then flush. Answers wall-clock times. */
   async burst(prefix: string, count: number, inFlight: number): Promise<{ started: number; flushed: number }> {
