@@ -1,8 +1,14 @@
 // Walden Notes: an offline-first notes app on one Walden store, with a panel of the store's insides.
-import { importStore, openStore, type Store } from '../src/index.js';
+import { importStore, openStore, type Store, type Sync } from '../src/index.js';
 import WaldenWorker from '../src/worker.ts?worker';
 
-const STORE = 'walden-notes';
+const params = new URLSearchParams(location.search);
+// `?device=2` opens another store in this browser: a second "device" for the sync demo.
+const DEVICE = params.get('device');
+const STORE = DEVICE ? `walden-notes-${DEVICE.replace(/[^A-Za-z0-9_-]/g, '')}` : 'walden-notes';
+/** `?sync` (or `?sync=ws://host:port`): sync the notes through the NATS server of `npm run demo:sync`. */
+const SYNC_SERVER = params.has('sync') ? params.get('sync') || 'ws://127.0.0.1:9222' : undefined;
+let sync: Sync | undefined;
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (text: string) => ($('log').textContent = text);
 
@@ -30,6 +36,35 @@ async function open(): Promise<void> {
   startIndex(store);
   void followChanges(store);
   await render();
+  if (SYNC_SERVER) void startSync(store, SYNC_SERVER);
+}
+
+/** Sync the notes with the demo's NATS server; the panel shows where sync stands. */
+async function startSync(s: Store, servers: string): Promise<void> {
+  $('sync-panel').hidden = false;
+  try {
+    sync = await s.sync({ servers, stream: 'walden-demo-notes', user: params.get('user') ?? 'demo', pass: params.get('pass') ?? 'demo' });
+    sync.addEventListener('state', () => void renderSync());
+    await renderSync();
+  } catch (error) {
+    $('sync').textContent = `sync did not start: ${(error as Error).message}`;
+  }
+}
+
+async function renderSync(): Promise<void> {
+  if (!sync) return;
+  const info = await sync.info();
+  const rows: [string, string][] = [
+    ['state', info.state],
+    ['device', info.device],
+    ['pushed local seq', String(info.pushedSeq)],
+    ['pulled stream seq', String(info.pulledStreamSeq)],
+    ['waiting to go out', String(info.pendingRecords)],
+    ['applied from others', String(info.applied)],
+    ['snapshots applied', String(info.snapshotsApplied)],
+    ['last error', info.lastError ? `${info.lastError.code}: ${info.lastError.message}` : '—'],
+  ];
+  $('sync').replaceChildren(...rows.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
 }
 
 /** Every tab renders what any tab writes: the change feed is the same in leader and followers. */
@@ -168,6 +203,14 @@ $('bulk').onclick = async () => {
   log(`10,000 durable writes in ${(performance.now() - started).toFixed(0)} ms.`);
   await render();
 };
+$('sync-snapshot').onclick = async () => {
+  try {
+    const snapshot = await sync!.snapshot();
+    log(`Snapshot at stream seq ${snapshot.pulledStreamSeq} uploaded (${snapshot.bytes.toLocaleString()} B): a new device starts from it.`);
+  } catch (error) {
+    log(`Snapshot failed: ${(error as Error).message}`);
+  }
+};
 $('compact').onclick = async () => {
   await store!.compact();
   log('Compacted: a new snapshot is committed and the log restarted.');
@@ -219,5 +262,5 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   });
 }
 
-setInterval(() => void renderPanel().catch(() => {}), 1000);
+setInterval(() => void renderPanel().then(renderSync).catch(() => {}), 1000);
 open().catch((error) => log(`Could not open the store: ${error}`));

@@ -195,3 +195,29 @@ test('two tabs: both work, each shows what the other writes, and the second take
     profile.remove();
   }
 });
+
+test('sync: a note written on one device shows on the other through a local nats-server, and the panel shows the sync state', async () => {
+  const { NatsDeployment, USERS } = await import('./support/nats.js');
+  const server = await NatsDeployment.start(1);
+  const profile = new Profile();
+  try {
+    const context = await profile.launch();
+    const query = (device: number) => `?sync=${encodeURIComponent(server.servers[0]!)}&device=${device}&user=${USERS.alice.user}&pass=${USERS.alice.pass}`;
+    const [one, two] = [await context.newPage(), await context.newPage()];
+    for (const [page, device] of [[one, 1], [two, 2]] as const) {
+      await page.goto(`${ORIGIN}/${query(device)}`);
+      await expect(page.locator('#sync')).toContainText('online', { timeout: 20_000 });
+    }
+    await addNote(one, 'written on device one');
+    await expect(two.locator('#notes li', { hasText: 'written on device one' })).toHaveCount(1, { timeout: 20_000 });
+    await addNote(two, 'written on device two');
+    await expect(one.locator('#notes li', { hasText: 'written on device two' })).toHaveCount(1, { timeout: 20_000 });
+    await expect(two.locator('#sync')).toContainText(/applied from others\s*1/);
+    await one.click('#sync-snapshot');
+    await expect(one.locator('#log')).toContainText('Snapshot at stream seq');
+  } finally {
+    await profile.close();
+    profile.remove();
+    await server.stop();
+  }
+});
