@@ -17,10 +17,20 @@ export default defineConfig({
     { name: 'chromium' },
     ...(process.env.WALDEN_FIREFOX ? [{ name: 'firefox', testIgnore: ['**/packed-app.spec.ts', '**/node.spec.ts'] }] : []),
   ],
-  webServer: {
-    command: 'npx vite --config tests/harness/vite.config.ts',
-    url: 'http://127.0.0.1:47123/tests/harness/index.html',
-    reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
-  },
+  webServer: [
+    {
+      command: 'npx vite --config tests/harness/vite.config.ts',
+      url: 'http://127.0.0.1:47123/tests/harness/index.html',
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    // The built demo (its service worker needs a build), built and served once for every worker:
+    // two workers building it at once fail, and one stopping a shared preview breaks the other.
+    {
+      command: 'npm run --silent demo:build && npx vite preview --config demo/vite.config.ts',
+      url: 'http://127.0.0.1:47125/',
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+    },
+  ],
 });

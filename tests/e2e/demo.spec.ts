@@ -3,7 +3,7 @@
  * tests would be: offline reload through the service worker, crashes mid-write, two tabs.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromiumOnly } from './support/browser.js';
@@ -13,26 +13,17 @@ import { Profile } from './support/browser.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const ORIGIN = 'http://127.0.0.1:47125';
 const STORE = 'walden-notes';
-let preview: ChildProcess | undefined;
 /** A 1×1 PNG. */
 const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 test.describe.configure({ mode: 'serial' });
 
+// The demo is built and served by playwright.config.ts (once for every worker).
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  execFileSync('npm', ['run', '--silent', 'demo:build'], { cwd: ROOT, stdio: 'ignore' });
   // The kit's in-page bundle comes from dist/ (`npm test` builds it first).
   if (!existsSync(resolve(ROOT, 'dist/testing/inspect.iife.js'))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'ignore' });
-  preview = spawn(resolve(ROOT, 'node_modules/.bin/vite'), ['preview', '--config', 'demo/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(ORIGIN).then((r) => r.ok).catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the demo preview server did not start');
 });
-
-test.afterAll(() => preview?.kill());
 
 async function launch(profile: Profile): Promise<BrowserContext> {
   const context = await profile.launch();
