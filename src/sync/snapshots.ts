@@ -37,8 +37,9 @@ function encodeMeta(meta: SnapshotMeta): Record<string, string> {
 /** The snapshot's description, or undefined when the metadata is not one Walden wrote. */
 export function decodeMeta(metadata: Record<string, string> | undefined): SnapshotMeta | undefined {
   const count = (name: string) => {
-    const n = Number(metadata?.[name]);
-    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+    const text = metadata?.[name];
+    const n = Number(text);
+    return typeof text === 'string' && /^\d{1,16}$/.test(text) && Number.isSafeInteger(n) ? n : undefined;
   };
   const pulled = count('walden-pulled');
   const seq = count('walden-seq');

@@ -12,7 +12,7 @@
  *   this device wrote and has not seen come back yet (they land later in the stream).
  */
 import { headers as natsHeaders, wsconnect, type NatsConnection } from '@nats-io/nats-core';
-import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { StoreError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { isReserved } from '../keys.js';
@@ -42,6 +42,8 @@ const CURSOR_SAVE_DELAY_MS = 250;
 const CHECKPOINT_EVERY_MS = 1000;
 /** How long a publish waits for the stream's acknowledgement. */
 const PUBLISH_TIMEOUT_MS = 5000;
+/** How long the consumer may bring nothing while the stream holds more before the session is made again. */
+const PULL_STALL_MS = 5000;
 /** Messages held behind an incomplete split record before it is given up on. */
 const MAX_HELD_MESSAGES = 8192;
 
@@ -383,17 +385,15 @@ export class Syncer {
     try {
       await jsm.streams.info(this.#stream);
     } catch (error) {
-      if ((error as { name?: string }).name !== 'StreamNotFoundError' && !/stream not found/i.test((error as Error).message)) throw error;
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
       await jsm.streams.add({ name: this.#stream, subjects: [`${this.#prefix}.>`], num_replicas: this.#options.replicas ?? 1 });
     }
   }
 
   /** The last message this device published that the stream holds: its stream seq (0: none) and the local seq it carries. */
   async #readLastOwn(jsm: JetStreamManager): Promise<{ streamSeq: number; localSeq: number }> {
-    const message = await jsm.streams.getMessage(this.#stream, { last_by_subj: this.#subject() }).catch((error: unknown) => {
-      if (/no message found/i.test((error as Error).message)) return null;
-      throw error;
-    });
+    // null when there is none (the client answers the server's "no message found" so).
+    const message = await jsm.streams.getMessage(this.#stream, { last_by_subj: this.#subject() });
     if (!message) return { streamSeq: 0, localSeq: 0 };
     const localSeq = Number(message.header.get(SEQ_HEADER));
     return { streamSeq: message.seq, localSeq: Number.isSafeInteger(localSeq) && localSeq > 0 ? localSeq : 0 };
@@ -473,6 +473,20 @@ export class Syncer {
     let failure: unknown;
     /** The commit in flight; what arrives meanwhile goes into the next one (a group commit). */
     let applying: Promise<void> | undefined;
+    // A consumer can stall for good when the node leading the stream dies (seen on a three-node
+    // cluster): when nothing came for a while but the stream holds more, make the session again.
+    let lastArrival = performance.now();
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastArrival < PULL_STALL_MS) return;
+      jsm.streams.info(this.#stream).then(
+        (now) => {
+          if (now.state.last_seq < expectedSeq || performance.now() - lastArrival < PULL_STALL_MS) return;
+          failure ??= new StoreError('STORE_SYNC_OFFLINE', `the stream consumer stalled after seq ${expectedSeq - 1} (the stream holds up to ${now.state.last_seq}); reconnecting`);
+          void messages.close();
+        },
+        () => {},
+      );
+    }, PULL_STALL_MS / 2);
     const ready = () => batch.length > 0 && reassembler.oldestOpen() === undefined;
     const kick = () => {
       if (applying || failure !== undefined || !ready()) return;
@@ -488,23 +502,28 @@ export class Syncer {
           kick();
         });
     };
-    for await (const message of messages as AsyncIterable<JsMsg>) {
-      if (message.seq !== expectedSeq) {
-        failure ??= new StoreError('STORE_SYNC_HISTORY_LOST', `the stream ${this.#stream} skipped from seq ${expectedSeq - 1} to ${message.seq} (records were removed)`);
-        break;
+    try {
+      for await (const message of messages as AsyncIterable<JsMsg>) {
+        lastArrival = performance.now();
+        if (message.seq !== expectedSeq) {
+          failure ??= new StoreError('STORE_SYNC_HISTORY_LOST', `the stream ${this.#stream} skipped from seq ${expectedSeq - 1} to ${message.seq} (records were removed)`);
+          break;
+        }
+        expectedSeq++;
+        const incoming = decodeIncoming(message.subject, this.#prefix, message.headers?.get(PART_HEADER) || undefined, message.data);
+        const whole = incoming.kind === 'part' ? reassembler.add(incoming, message.seq) : incoming;
+        if (whole?.kind === 'invalid') {
+          failure ??= new StoreError('STORE_SYNC_INVALID_MESSAGE', `stream ${this.#stream} seq ${message.seq} (${message.subject}): ${whole.why}; sync stopped and applied nothing of it`);
+          break;
+        }
+        batch.push(whole?.kind === 'record' ? { streamSeq: message.seq, record: whole.record } : { streamSeq: message.seq });
+        // While a split record is incomplete, what follows waits with it (the cursor cannot pass
+        // its first part); a device that died mid-record and never came back is given up on.
+        if (reassembler.oldestOpen() !== undefined && batch.length >= MAX_HELD_MESSAGES) reassembler.abandon();
+        kick();
       }
-      expectedSeq++;
-      const incoming = decodeIncoming(message.subject, this.#prefix, message.headers?.get(PART_HEADER) || undefined, message.data);
-      const whole = incoming.kind === 'part' ? reassembler.add(incoming, message.seq) : incoming;
-      if (whole?.kind === 'invalid') {
-        failure ??= new StoreError('STORE_SYNC_INVALID_MESSAGE', `stream ${this.#stream} seq ${message.seq} (${message.subject}): ${whole.why}; sync stopped and applied nothing of it`);
-        break;
-      }
-      batch.push(whole?.kind === 'record' ? { streamSeq: message.seq, record: whole.record } : { streamSeq: message.seq });
-      // While a split record is incomplete, what follows waits with it (the cursor cannot pass
-      // its first part); a device that died mid-record and never came back is given up on.
-      if (reassembler.oldestOpen() !== undefined && batch.length >= MAX_HELD_MESSAGES) reassembler.abandon();
-      kick();
+    } finally {
+      clearInterval(watchdog);
     }
     while (applying) await applying;
     kick();
@@ -631,10 +650,7 @@ export class Syncer {
   async #ownSeenBy(jsm: JetStreamManager, streamSeq: number): Promise<number> {
     // The server's message get takes `next_by_subj` (nats-server 2.9 and later); the client's type lists it for direct gets only.
     const query = { seq: streamSeq + 1, next_by_subj: this.#subject() } as unknown as { seq: number };
-    const next = await jsm.streams.getMessage(this.#stream, query).catch((error: unknown) => {
-      if (/no message found/i.test((error as Error).message)) return null;
-      throw error;
-    });
+    const next = await jsm.streams.getMessage(this.#stream, query);
     if (next) {
       const localSeq = Number(next.header.get(SEQ_HEADER));
       return Number.isSafeInteger(localSeq) && localSeq > 0 ? localSeq - 1 : 0;
