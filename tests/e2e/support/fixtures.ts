@@ -15,8 +15,12 @@ export const test = base.extend<{ harness: Page }, { profile: Profile }>({
   ],
   harness: async ({ profile }, use) => {
     if (!profile.context) await profile.launch();
+    const before = new Set(profile.context!.pages());
     const page = await profile.page();
     await use(page);
+    // Every page the test opened, crashed ones too. Tabs left open after Page.crash (a crash test
+    // left five) made a later test's new tab crash as soon as it ran, every time, on Chromium.
+    for (const opened of profile.context?.pages() ?? []) if (!before.has(opened)) await opened.close().catch(() => {});
     await page.close().catch(() => {});
   },
 });
