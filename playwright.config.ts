@@ -1,5 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
+/** The specs that also run on the IndexedDB backend: the API, crashes, damage, backups, the change feed, reconciliation, many tabs. */
+const FALLBACK_SPECS = ['**/api.spec.ts', '**/crash.spec.ts', '**/damage.spec.ts', '**/backup.spec.ts', '**/feed.spec.ts', '**/reconcile.spec.ts', '**/tabs.spec.ts'];
+
 // The harness is served by Vite on a fixed origin; every spec launches its own persistent profile
 // (Playwright's default contexts keep OPFS in memory and make flush() a no-op).
 export default defineConfig({
@@ -16,6 +19,10 @@ export default defineConfig({
   projects: [
     { name: 'chromium' },
     ...(process.env.WALDEN_FIREFOX ? [{ name: 'firefox', testIgnore: ['**/packed-app.spec.ts', '**/node.spec.ts'] }] : []),
+    // The fallback backend (IndexedDB, where OPFS sync handles are missing): the specs whose
+    // stores open through the harness, on the same engines (`?backend=indexeddb`).
+    { name: 'chromium-indexeddb', testMatch: FALLBACK_SPECS },
+    ...(process.env.WALDEN_FIREFOX ? [{ name: 'firefox-indexeddb', testMatch: FALLBACK_SPECS }] : []),
   ],
   webServer: [
     {

@@ -4,6 +4,7 @@ const RAW = 'raw OPFS limit';
 const DURABILITY = {
   'walden (strict)': 'strict: resolves after flush()',
   'walden (relaxed)': 'relaxed: after write(), flushed ≤ 50 ms',
+  'walden (indexeddb)': "the IndexedDB fallback, strict: resolves after its 'strict' transaction",
   'raw OPFS limit': 'write() + flush() per commit',
   'idb-keyval': "IndexedDB default ('relaxed' in Chromium: no fsync)",
   dexie: "IndexedDB default ('relaxed' in Chromium: no fsync)",

@@ -30,3 +30,16 @@ export function findFirefox() {
   if (process.env.WALDEN_FIREFOX) return process.env.WALDEN_FIREFOX;
   return SYSTEM_FIREFOX.find((path) => existsSync(path));
 }
+
+/**
+ * What the WebKit specs need (tests/webkit): WebKitWebDriver, `xvfb-run`, and Python's WebKit2GTK
+ * bindings for the persistent-profile browser. Returns the missing parts (empty: WebKit can run).
+ */
+export function missingForWebKit() {
+  const missing = [];
+  if (!existsSync(process.env.WALDEN_WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver')) missing.push('webkit2gtk-driver');
+  if (!existsSync('/usr/bin/xvfb-run')) missing.push('xvfb');
+  if (!existsSync('/usr/lib/x86_64-linux-gnu/girepository-1.0/WebKit2-4.1.typelib') && !existsSync('/usr/lib/aarch64-linux-gnu/girepository-1.0/WebKit2-4.1.typelib')) missing.push('gir1.2-webkit2-4.1');
+  if (!existsSync('/usr/lib/python3/dist-packages/gi')) missing.push('python3-gi');
+  return missing;
+}

@@ -1,8 +1,8 @@
-// `npm test`: unit tests (Vitest, Node) then browser tests (Playwright, real Chromium and Firefox), and one
+// `npm test`: unit tests (Vitest, Node) then browser tests (Playwright: real Chromium and Firefox; then WebKitGTK through WebKitWebDriver), and one
 // summary line `walden: N passed, N failed`. Exits non-zero if anything failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { findChromium, findFirefox, NO_CHROMIUM_HINT } from './chromium.mjs';
+import { findChromium, findFirefox, missingForWebKit, NO_CHROMIUM_HINT } from './chromium.mjs';
 import { bundleSizes } from './sizes.mjs';
 
 const RESULTS = 'test-results';
@@ -82,5 +82,18 @@ if (e2e) {
 } else failed += 1;
 
 if (!existsSync(`${RESULTS}/e2e.json`)) console.error('walden: the browser tests wrote no report');
+
+// WebKit (WebKitGTK through WebKitWebDriver, under Xvfb): after Playwright, which frees the
+// harness's port. Its stores run on the IndexedDB fallback (no sync access handles there).
+const missing = missingForWebKit();
+if (missing.length > 0) console.log(`walden: WebKit tests skipped: install ${missing.join(', ')} (Debian packages; .ci/run does)`);
+else {
+  const webkitStatus = run('xvfb-run', ['-a', 'node', 'tests/webkit/run.mjs']);
+  const webkit = readJson(`${RESULTS}/webkit.json`);
+  if (webkit) {
+    passed += webkit.passed;
+    failed += webkit.failed + (webkitStatus !== 0 && webkit.failed === 0 ? 1 : 0);
+  } else failed += 1;
+}
 console.log(`walden: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,7 +1,7 @@
 export { openStore, deleteStore, type OpenStoreOptions } from './client/open.js';
 export { Store, type BatchOp, type ExpiryOptions } from './client/store.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
-export type { Durability, ScanRange, StoreInfo, RecoveryReport, SyncOptions, SyncInfo, SyncSnapshotInfo, SyncState } from './protocol.js';
+export type { BackendChoice, BackendName, Durability, ScanRange, StoreInfo, RecoveryReport, SyncOptions, SyncInfo, SyncSnapshotInfo, SyncState } from './protocol.js';
 export type { Sync } from './client/sync.js';
 export { Checkpoints, decodeCheckpoint, type Checkpoint, type CheckpointInput } from './client/checkpoints.js';
 export type { Change, ChangeOp, WatchOptions } from './client/feed.js';

@@ -57,6 +57,12 @@ export interface RequestTag {
 /** Whether a tab's worker owns the files (`leader`) or forwards its calls to the one that does. */
 export type TabRole = 'leader' | 'follower';
 
+/** Where a store's files live: OPFS sync access handles, IndexedDB pages (the fallback where sync handles are missing), or `node:fs` (`walden/node`). */
+export type BackendName = 'opfs' | 'indexeddb' | 'node-fs';
+
+/** What `openStore`'s `backend` option asks for: `'auto'` (default) picks OPFS where sync handles work. */
+export type BackendChoice = 'auto' | 'opfs' | 'indexeddb';
+
 /** A snapshot of the store's state, from {@link EngineApi.info}. */
 export interface StoreInfo {
   /** The last committed sequence number (0 for a new store). */
@@ -70,6 +76,8 @@ export interface StoreInfo {
   /** The seq of the newest committed snapshot (0 when there is none). */
   snapshotSeq: number;
   durability: Durability;
+  /** What holds the files (see the README's table of engines and backends). */
+  backend?: BackendName;
   recovery: RecoveryReport;
   /** Milliseconds the leader spent opening (recovery included). */
   openMs: number;
@@ -95,6 +103,8 @@ export type CompactionPoint = 'rotated' | 'snapshot-written' | 'catalog-committe
 /** Options the page passes to the worker when opening. */
 export interface EngineOpenOptions {
   durability: Durability;
+  /** Where the files live; `'auto'` when absent. */
+  backend?: BackendChoice;
   /** Bytes of log history kept for checkpoint streams beyond the previous generation. */
   historyBytes?: number;
   /** Compact automatically once the log since the last snapshot exceeds this many bytes. */
@@ -163,7 +173,7 @@ export interface WorkerApi<V> {
    * Import an artifact into the store `name` (it must not exist unless `replace`): verify every
    * file, stage, and only then switch. Resolves with the imported store's info.
    */
-  importArtifact(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo>;
+  importArtifact(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string; backend?: BackendChoice }): Promise<StoreInfo>;
   /** Write a snapshot now and retire what it makes redundant. */
   compact(): Promise<void>;
   info(): Promise<StoreInfo>;

@@ -23,11 +23,11 @@ interface Driver {
 /** An auto-compaction threshold from the page's URL (`?compactThresholdBytes=`), for experiments; else the library's default. */
 const compactThresholdBytes = Number(new URLSearchParams(location.search).get('compactThresholdBytes')) || undefined;
 
-function walden(durability: 'strict' | 'relaxed'): Driver {
+function walden(durability: 'strict' | 'relaxed', backend: 'auto' | 'indexeddb' = 'auto'): Driver {
   let store: Store;
   return {
     async open(name) {
-      store = await openStore(name, { durability, worker: new WaldenWorker(), ...(compactThresholdBytes ? { compactThresholdBytes } : {}) });
+      store = await openStore(name, { durability, backend, worker: new WaldenWorker(), ...(compactThresholdBytes ? { compactThresholdBytes } : {}) });
     },
     put: (key, value) => store.put(key, value),
     batch: (entries) => store.batch(entries.map(([key, value]) => ({ type: 'put' as const, key, value }))),
@@ -117,6 +117,8 @@ function sqlite(): Driver {
 const DRIVERS: Record<string, () => Driver> = {
   'walden (strict)': () => walden('strict'),
   'walden (relaxed)': () => walden('relaxed'),
+  // The fallback backend (where OPFS sync handles are missing), strict, next to the main one.
+  'walden (indexeddb)': () => walden('strict', 'indexeddb'),
   'raw OPFS limit': raw,
   'idb-keyval': idbKeyval,
   dexie,

@@ -3,7 +3,7 @@ import { wrap, releaseProxy, type Remote } from 'comlink';
 import { installErrorTransfer, StoreError } from '../errors.js';
 import { removeOpfsDirectory } from '../platform/opfs-root.js';
 import { lockName } from '../tabs/locks.js';
-import type { Durability, EngineApi, StallPoint, StoreInfo, TabRole } from '../protocol.js';
+import type { BackendChoice, Durability, EngineApi, StallPoint, StoreInfo, TabRole } from '../protocol.js';
 import { Store } from './store.js';
 import { attachTesting, testingGlobal } from './testing-hooks.js';
 
@@ -26,6 +26,12 @@ export interface OpenStoreOptions {
    * `info().persisted` says what holds at the time of the call.
    */
   persist?: boolean;
+  /**
+   * Where the files live: `'auto'` (default) picks OPFS with sync access handles where they work
+   * and IndexedDB where they are missing or refused, and keeps a store on the backend it was
+   * created on; `'opfs'` or `'indexeddb'` ask for one (`info().backend` says which runs).
+   */
+  backend?: BackendChoice;
 }
 
 /** How often the page tells its worker it is alive (a frozen page stops, and its worker hands over). */
@@ -79,12 +85,14 @@ function defaultWorker(): Worker {
  *
  * @throws TypeError for a bad name or options.
  * @throws {@link StoreError} `STORE_LOCKED` when the lock is held by a context that does not
- *   answer (an import, another Walden version), `STORE_CORRUPTION` for damage that is not a torn tail, `STORE_UNSUPPORTED` without OPFS sync access handles.
+ *   answer (an import, another Walden version), `STORE_CORRUPTION` for damage that is not a torn tail, `STORE_UNSUPPORTED` without OPFS (or, with `backend: 'indexeddb'`, IndexedDB).
  */
 export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<Store> {
   assertName(name);
   const durability = options.durability ?? 'strict';
   if (durability !== 'strict' && durability !== 'relaxed') throw new TypeError("durability must be 'strict' or 'relaxed'");
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'opfs' && backend !== 'indexeddb') throw new TypeError("backend must be 'auto', 'opfs' or 'indexeddb'");
   for (const key of ['compactThresholdBytes', 'historyBytes', 'maxCheckpointsPerStream'] as const) {
     const value = options[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) throw new TypeError(`${key} must be a positive integer`);
@@ -126,6 +134,7 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     const testing = testingGlobal();
     const engineOptions = {
       durability,
+      ...(backend !== 'auto' ? { backend } : {}),
       ...(testing ? { testing: true } : {}),
       ...(testing?.crashAtCompactionPoint ? { crashAtCompactionPoint: testing.crashAtCompactionPoint } : {}),
       ...(options.compactThresholdBytes ? { compactThresholdBytes: options.compactThresholdBytes } : {}),
@@ -152,6 +161,8 @@ export interface ImportStoreOptions {
   replace?: boolean;
   /** A worker built from `walden/worker` (as for {@link openStore}). */
   worker?: Worker;
+  /** Where a new store's files go, as {@link OpenStoreOptions.backend} (a replaced store stays where it was). */
+  backend?: BackendChoice;
   /** @internal The manifest stored beside a downloaded artifact, which must equal the embedded one. */
   expectedManifest?: string;
 }
@@ -173,11 +184,13 @@ export async function importStore(name: string, artifact: Blob | ArrayBuffer | U
   else if (artifact instanceof ArrayBuffer || artifact instanceof Uint8Array) blob = new Blob([artifact as Uint8Array<ArrayBuffer>]);
   else if (artifact instanceof ReadableStream) blob = await new Response(artifact).blob();
   else throw new TypeError('importStore takes a Blob, an ArrayBuffer, a Uint8Array or a ReadableStream');
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'opfs' && backend !== 'indexeddb') throw new TypeError("backend must be 'auto', 'opfs' or 'indexeddb'");
   const ownsWorker = !options.worker;
   const worker = options.worker ?? defaultWorker();
   const { remote, failed } = connect(worker);
   try {
-    const request = { replace: options.replace ?? false, ...(options.expectedManifest !== undefined ? { expectedManifest: options.expectedManifest } : {}) };
+    const request = { replace: options.replace ?? false, ...(options.expectedManifest !== undefined ? { expectedManifest: options.expectedManifest } : {}), ...(backend !== 'auto' ? { backend } : {}) };
     return await Promise.race([remote.importArtifact(name, blob, request), failed]);
   } finally {
     remote[releaseProxy]();
@@ -186,7 +199,7 @@ export async function importStore(name: string, artifact: Blob | ArrayBuffer | U
 }
 
 /**
- * Delete the store `name`: its OPFS directory and its catalog rows.
+ * Delete the store `name`: its files (OPFS directory, IndexedDB pages) and its catalog rows.
  *
  * @throws {@link StoreError} `STORE_LOCKED` while it is open anywhere.
  */
@@ -195,6 +208,9 @@ export async function deleteStore(name: string): Promise<void> {
   await navigator.locks.request(lockName(name), { ifAvailable: true }, async (lock) => {
     if (!lock) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(name)} is open; close it first`);
     await removeOpfsDirectory(name);
+    // Loaded only here: the page bundle never carries the IndexedDB backend.
+    const { removeIdbStore } = await import('../platform/idb-files.js');
+    await removeIdbStore(name);
     await deleteCatalogRows(name);
   });
 }

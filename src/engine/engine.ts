@@ -5,7 +5,8 @@
  */
 import { closedError, StoreError, toStoreError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
-import { encodeRecords } from '../format/wal.js';
+import { encodeRecords, type EncodedValue } from '../format/wal.js';
+import { FencedOut } from './fence.js';
 import { keyInRange } from '../keys.js';
 import type { ChangePage, CompactionPoint, Durability, EncodedChange, EncodedOp, RecoveryReport, RequestTag, ResetPage, ScanPage, ScanRange, StoreInfo } from '../protocol.js';
 import type { SnapshotEncoder } from '../format/snapshot.js';
@@ -82,6 +83,15 @@ export interface EngineOptions {
   takeoverEpoch?: number;
   /** Test-only: called in each commit just before its `write()` and just after its flush (before the fence). */
   testingPause?: (point: 'before-write' | 'after-write') => void;
+}
+
+/** Records written (and in strict mode flushed) but not yet visible: what {@link Engine} publishes once durable. */
+interface Appended {
+  writes: readonly (readonly EncodedOp[])[];
+  first: number;
+  segment: Segment;
+  at: number;
+  values: EncodedValue[];
 }
 
 type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch' | 'testingPause';
@@ -228,6 +238,30 @@ export class Engine {
   }
 
   /**
+   * Where the directory makes flushes durable later (IndexedDB): hold every other commit and
+   * the compaction's freeze until this one's flush is durable, then publish it; a failed flush
+   * undoes the append, as a failed `flush()` does.
+   */
+  async #commitSettled(appended: Appended): Promise<number[]> {
+    let release!: () => void;
+    this.#barrier = new Promise((resolve) => (release = resolve));
+    try {
+      await this.#dir.settled!();
+    } catch (error) {
+      this.#rollback(appended.segment, appended.at, error);
+      if (error instanceof FencedOut) {
+        this.#broken = error as unknown as StoreError;
+        throw error;
+      }
+      throw toStoreError(error, 'commit');
+    } finally {
+      this.#barrier = undefined;
+      release();
+    }
+    return this.#publish(appended);
+  }
+
+  /**
    * Commit what `compute` returns, computing it at the moment of the commit: no other commit
    * comes between what `compute` saw (the index, the {@link Engine.onCommit} listeners' state)
    * and its records. Sync applies remote records with it, so a local write made meanwhile is
@@ -259,7 +293,15 @@ export class Engine {
     return [...writes.slice(0, -1), [...writes[writes.length - 1]!, entry]];
   }
 
-  #commitNow(prepared: readonly (readonly EncodedOp[])[] | number[], request?: RequestTag): number[] {
+  /** Append and publish `prepared` (with a settle between them where flushes are durable later). */
+  #commitNow(prepared: readonly (readonly EncodedOp[])[] | number[], request?: RequestTag): number[] | Promise<number[]> {
+    const appended = this.#append(prepared, request);
+    if (Array.isArray(appended)) return appended;
+    return this.#dir.settled && this.#options.durability === 'strict' ? this.#commitSettled(appended) : this.#publish(appended);
+  }
+
+  /** Write (and in strict mode flush) the records of `prepared`; the seqs of an earlier application of `request` instead. */
+  #append(prepared: readonly (readonly EncodedOp[])[] | number[], request?: RequestTag): Appended | number[] {
     this.#checkWritable();
     if (request && prepared.length > 0 && typeof prepared[0] === 'number') return prepared as number[];
     const writes = prepared as readonly (readonly EncodedOp[])[];
@@ -272,14 +314,18 @@ export class Engine {
       this.#options.testingPause?.('before-write');
       segment.append(bytes, this.#options.preallocateBytes, recordOffsets);
       // Strict: the callers are resolved only after this flush returns.
-      if (this.#options.durability === 'strict') {
-        segment.file.flush();
-        this.#durableSeq = first + writes.length - 1;
-      } else this.#scheduleFlush();
+      if (this.#options.durability === 'strict') segment.file.flush();
+      else this.#scheduleFlush();
     } catch (error) {
       this.#rollback(segment, at, error);
       throw toStoreError(error, 'commit');
     }
+    return { writes, first, segment, at, values };
+  }
+
+  /** Make appended records visible: fence check, index, listeners, waiters; returns their seqs. */
+  #publish({ writes, first, segment, at, values }: Appended): number[] {
+    if (this.#options.durability === 'strict') this.#durableSeq = first + writes.length - 1;
     this.#options.testingPause?.('after-write');
     // - Before anything is acknowledged: a newer leader may own the files now (this thread was
     //   frozen). Then these records sit past the seal of a segment it no longer reads: they are
@@ -413,6 +459,7 @@ export class Engine {
       walBytes: this.#segments.reduce((sum, s) => sum + s.end, 0),
       snapshotSeq: this.#base?.seq ?? 0,
       durability: this.#options.durability,
+      ...(this.#dir.backend ? { backend: this.#dir.backend } : {}),
       recovery: structuredClone(this.#report),
       openMs: this.#openMs,
     };
@@ -457,6 +504,8 @@ export class Engine {
     if (available !== undefined && available < needed) {
       throw new StoreError('STORE_QUOTA_EXCEEDED', `compaction needs up to ${needed} bytes of free storage, and ${available} are left`);
     }
+    // A commit waiting for its flush to be durable (IndexedDB) holds the barrier: let it finish.
+    while (this.#barrier) await this.#barrier;
     // No await from here to the freeze: `seq` must be the last commit when the segment turns.
     const seq = this.#seq;
     if (this.#closed || seq === (this.#base?.seq ?? 0)) return;
@@ -493,6 +542,8 @@ export class Engine {
     this.#options.atCompactionPoint?.('snapshot-written');
     // 4. The catalog row is the commit point (a strict IndexedDB transaction in the browser).
     try {
+      // The snapshot and the new segment must be durable before the row that points at them.
+      await this.#dir.settled?.();
       this.#fence();
       await this.#catalog.put({ store: this.#store, seq, file: name, bytes: encoder.bytes, checksum: encoder.checksum, createdAt: Date.now() });
     } catch (error) {
@@ -667,7 +718,12 @@ export class Engine {
       const seq = this.#seq;
       this.#current().file.flush();
       this.#dirty = false;
-      this.#durableSeq = seq;
+      if (!this.#dir.settled) this.#durableSeq = seq;
+      else
+        this.#dir.settled().then(
+          () => (this.#durableSeq = Math.max(this.#durableSeq, seq)),
+          (error: unknown) => this.#options.onBackgroundError?.(toStoreError(error, 'relaxed flush')),
+        );
     } catch (error) {
       this.#options.onBackgroundError?.(toStoreError(error, 'relaxed flush'));
     }
@@ -710,8 +766,13 @@ export class Engine {
       await this.compact().catch((error: unknown) => this.#options.onBackgroundError?.(error));
       if (this.#closed) return;
     }
+    // A commit waiting for its flush to be durable (IndexedDB) finishes first: its callers get their answer.
+    while (this.#barrier) await this.#barrier;
+    if (this.#closed) return;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushNow();
+    // Where flushes become durable later, close once they are (a failure was reported above or is the caller's).
+    await this.#dir.settled?.().catch(() => {});
     this.#closed = true;
     this.#wakeWaiters();
     this.#views.clear();

@@ -2,6 +2,7 @@
  * The engine's view of storage: files shaped like `FileSystemSyncAccessHandle`, in a directory
  * whose operations are asynchronous like OPFS's. The real handle fits `FileLike` as it is.
  */
+import type { BackendName } from '../protocol.js';
 
 /** A synchronously accessed file, the subset of `FileSystemSyncAccessHandle` the engine uses. */
 export interface FileLike {
@@ -21,12 +22,20 @@ export interface FileLike {
 
 /** A store's directory: list, open (creating when asked), remove. */
 export interface Directory {
+  /** What holds the files, as `info().backend` reports it. */
+  readonly backend?: BackendName;
   /** Names of the files in the directory. */
   list(): Promise<string[]>;
   /** Open a file for exclusive synchronous access. */
   open(name: string, options?: { create?: boolean }): Promise<FileLike>;
   /** Remove a file that is not open; removing a missing file is not an error. */
   remove(name: string): Promise<void>;
+  /**
+   * Where `flush()` only starts making a file durable (the IndexedDB backend): resolves once
+   * everything flushed before the call is durable, and rejects with what kept it from being so.
+   * Absent where `flush()` is durable when it returns (OPFS sync handles, `node:fs`).
+   */
+  settled?(): Promise<void>;
 }
 
 /**

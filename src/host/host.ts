@@ -10,7 +10,7 @@
  *   answered twice ({@link NotLeader}).
  */
 import { closedError, StoreError, toStoreError } from '../errors.js';
-import type { ChangePage, EncodedOp, EngineOpenOptions, PageSignal, RecordApi, RequestTag, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, SyncCall } from '../protocol.js';
+import type { BackendChoice, ChangePage, EncodedOp, EngineOpenOptions, PageSignal, RecordApi, RequestTag, ResetPage, ScanPage, ScanRange, StallPoint, StoreInfo, SyncCall } from '../protocol.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { Engine } from '../engine/engine.js';
 import { FencedOut, type Fence } from '../engine/fence.js';
@@ -100,6 +100,8 @@ export function createEngineHost(): RecordApi {
       ...(options.historyBytes !== undefined ? { historyBytes: options.historyBytes } : {}),
       ...(options.crashAtCompactionPoint ? { atCompactionPoint: crashAt(options.crashAtCompactionPoint, () => opened?.halt()) } : {}),
       headroom: async () => {
+        // Unknown where the engine has no StorageManager (WebKitGTK without StorageAPI).
+        if (!navigator.storage?.estimate) return undefined;
         const { quota, usage } = await navigator.storage.estimate();
         return quota === undefined || usage === undefined ? undefined : quota - usage;
       },
@@ -306,7 +308,7 @@ export function createEngineHost(): RecordApi {
           }
         },
         failed: fail,
-      });
+      }, options.backend);
       forwarder = new Forwarder(leadership.id, post, LEDGER_WINDOW);
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
@@ -346,7 +348,7 @@ export function createEngineHost(): RecordApi {
     },
     exportBegin: () => route('exportBegin', []),
     exportChunk: (view: number, maxBytes: number) => route<{ bytes: Uint8Array; done: boolean }>('exportChunk', [view, maxBytes]),
-    async importArtifact(storeName: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }): Promise<StoreInfo> {
+    async importArtifact(storeName: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string; backend?: BackendChoice }): Promise<StoreInfo> {
       if (openOptions) throw alreadyServing();
       const held = await acquireLock(storeName, 'now');
       if (!held) throw new StoreError('STORE_LOCKED', `store ${JSON.stringify(storeName)} is open; close it before importing over it`);

@@ -1,18 +1,21 @@
 /**
  * Importing an export artifact in the worker: read the tar without trusting it, check every
- * file's size and SHA-256 against the manifest, stage the snapshot in a fresh OPFS directory and
- * verify it, and only then switch the store over (catalog row last, strict).
+ * file's size and SHA-256 against the manifest, stage the snapshot in a fresh directory of the
+ * store's backend (OPFS, or IndexedDB where sync handles are refused) and verify it, and only then switch the store over (catalog row last, strict).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ARTIFACT_MAX_FILES, decodeTarHeader, MANIFEST_MAX_BYTES, MANIFEST_NAME, parseManifest, TAR_BLOCK_BYTES, toHex, type ExportManifest } from '../format/artifact.js';
 import { readCheckpoint, type CheckpointData } from '../format/checkpoint.js';
 import { StoreError } from '../errors.js';
 import type { IdbCatalog } from '../platform/catalog.js';
-import type { StoreInfo } from '../protocol.js';
+import type { BackendChoice, StoreInfo } from '../protocol.js';
 import { Engine } from '../engine/engine.js';
 import { writeAt } from '../engine/ports.js';
 import { openOpfsDirectory, OpfsDirectory } from '../platform/opfs.js';
-import { listStoreFiles, waldenRoot } from '../platform/opfs-root.js';
+import { listStoreFiles, removeOpfsDirectory, waldenRoot } from '../platform/opfs-root.js';
+import { isSyncHandleRefusal, resolveBackend } from '../platform/backend.js';
+import { idbStoreExists, openIdbDirectory, removeIdbStore } from '../platform/idb-files.js';
+import type { Directory } from '../engine/ports.js';
 import { verifySnapshot } from '../engine/snapshot-check.js';
 
 /** Bytes per read of the artifact while hashing or staging. */
@@ -97,19 +100,20 @@ export async function readCheckpoints(blob: Blob, layout: ArtifactLayout): Promi
 }
 
 /**
- * Write the artifact's snapshot into `staging` (a fresh OPFS directory) and verify it as a
+ * Write the artifact's snapshot into `staging` (a fresh directory) and verify it as a
  * snapshot: structure, index and file checksums.
  *
  * @returns The snapshot's file name, size and checksum.
  */
-export async function stageSnapshot(blob: Blob, layout: ArtifactLayout, staging: FileSystemDirectoryHandle): Promise<{ name: string; bytes: number; checksum: number }> {
+export async function stageSnapshot(blob: Blob, layout: ArtifactLayout, staging: Directory): Promise<{ name: string; bytes: number; checksum: number }> {
   const name = [...layout.files.keys()].find((n) => n.endsWith('.db'))!;
   const file = layout.files.get(name)!;
-  const handle = await new OpfsDirectory(staging).open(name, { create: true });
+  const handle = await staging.open(name, { create: true });
   try {
     handle.truncate(0);
     await forEachChunk(blob, file.offset, file.size, (chunk, at) => writeAt(handle, chunk, at));
     handle.flush();
+    await staging.settled?.();
     const verified = verifySnapshot(handle, name, undefined);
     if ('problem' in verified) throw invalidArtifact(`${name}: ${verified.problem}`);
     if (verified.seq !== layout.manifest.seq) throw invalidArtifact(`${name} holds seq ${verified.seq}; the manifest says ${layout.manifest.seq}`);
@@ -135,34 +139,76 @@ export function sameManifest(a: ExportManifest, b: string): boolean {
  *
  * @throws {@link StoreError} `STORE_EXISTS`, `STORE_INVALID_ARTIFACT`.
  */
-export async function importIntoStore(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string }, db: IdbCatalog): Promise<StoreInfo> {
-  const walden = await waldenRoot(true);
-  const stagingName = `.import-${name}-${Date.now().toString(36)}`;
-  try {
-    const exists = (await listStoreFiles(name)).length > 0 || (await db.createdAt(name)) !== undefined;
-    if (exists && !options.replace) throw new StoreError('STORE_EXISTS', `store ${JSON.stringify(name)} exists; pass { replace: true } to replace it`);
-    const layout = await readArtifact(artifact);
-    if (options.expectedManifest !== undefined && !sameManifest(layout.manifest, options.expectedManifest)) {
-      throw invalidArtifact('the sibling manifest differs from the one inside the artifact');
-    }
-    const checkpoints = await readCheckpoints(artifact, layout);
-    const staging = await walden.getDirectoryHandle(stagingName, { create: true });
-    const snapshot = await stageSnapshot(artifact, layout, staging);
-    // Switch: old store out, staged snapshot in, then the catalog row (the commit point).
+export async function importIntoStore(name: string, artifact: Blob, options: { replace: boolean; expectedManifest?: string; backend?: BackendChoice }, db: IdbCatalog): Promise<StoreInfo> {
+  const exists = (await listStoreFiles(name)).length > 0 || (await idbStoreExists(name)) || (await db.createdAt(name)) !== undefined;
+  if (exists && !options.replace) throw new StoreError('STORE_EXISTS', `store ${JSON.stringify(name)} exists; pass { replace: true } to replace it`);
+  const layout = await readArtifact(artifact);
+  if (options.expectedManifest !== undefined && !sameManifest(layout.manifest, options.expectedManifest)) {
+    throw invalidArtifact('the sibling manifest differs from the one inside the artifact');
+  }
+  const checkpoints = await readCheckpoints(artifact, layout);
+  const choice = options.backend ?? 'auto';
+  // A store being replaced goes where it lived; a new one where `choice` says.
+  const backend = choice === 'auto' && exists && (await idbStoreExists(name)) ? 'indexeddb' : await resolveBackend(name, choice);
+  const switchOver = async (snapshot: { name: string; bytes: number; checksum: number }, place: () => Promise<void>, target: () => Promise<Directory>) => {
+    // Switch: old store out (both backends), staged snapshot in, then the catalog row (the commit point).
     if (exists) {
       await db.deleteStore(name);
-      await walden.removeEntry(name, { recursive: true }).catch(() => {});
+      await removeOpfsDirectory(name);
+      await removeIdbStore(name);
     }
-    const target = await walden.getDirectoryHandle(name, { create: true });
-    const staged = await staging.getFileHandle(snapshot.name);
-    await (staged as unknown as { move(dir: FileSystemDirectoryHandle): Promise<void> }).move(target);
+    await place();
     await db.put({ store: name, seq: layout.manifest.seq, file: snapshot.name, bytes: snapshot.bytes, checksum: snapshot.checksum, createdAt: Date.now() });
     await db.putCheckpoints(name, checkpoints);
-    const imported = await Engine.open(await openOpfsDirectory(name), db, name, { durability: 'strict' });
+    const imported = await Engine.open(await target(), db, name, { durability: 'strict' });
     const info = imported.info();
     await imported.close();
     return info;
+  };
+  const stagingName = `.import-${name}-${Date.now().toString(36)}`;
+  if (backend === 'opfs') {
+    const walden = await waldenRoot(true);
+    try {
+      const staging = await walden.getDirectoryHandle(stagingName, { create: true });
+      const snapshot = await stageSnapshot(artifact, layout, new OpfsDirectory(staging));
+      return await switchOver(
+        snapshot,
+        async () => {
+          const target = await walden.getDirectoryHandle(name, { create: true });
+          const staged = await staging.getFileHandle(snapshot.name);
+          await (staged as unknown as { move(dir: FileSystemDirectoryHandle): Promise<void> }).move(target);
+        },
+        () => openOpfsDirectory(name),
+      );
+    } catch (error) {
+      // Sync handles refused here (WebKitGTK): import into IndexedDB instead.
+      if (choice !== 'auto' || !isSyncHandleRefusal(error)) throw error;
+      return importIntoStore(name, artifact, { ...options, backend: 'indexeddb' }, db);
+    } finally {
+      await walden.removeEntry(stagingName, { recursive: true }).catch(() => {});
+    }
+  }
+  try {
+    const staging = await openIdbDirectory(stagingName);
+    const snapshot = await stageSnapshot(artifact, layout, staging);
+    return await switchOver(
+      snapshot,
+      async () => {
+        // IndexedDB has no move: copy the verified file into the store (the catalog row still comes last).
+        const from = await staging.open(snapshot.name);
+        const target = await openIdbDirectory(name);
+        const to = await target.open(snapshot.name, { create: true });
+        const bytes = new Uint8Array(from.getSize());
+        from.read(bytes, { at: 0 });
+        to.write(bytes, { at: 0 });
+        to.flush();
+        await target.settled();
+        from.close();
+        to.close();
+      },
+      () => openIdbDirectory(name),
+    );
   } finally {
-    await walden.removeEntry(stagingName, { recursive: true }).catch(() => {});
+    await removeIdbStore(stagingName).catch(() => {});
   }
 }

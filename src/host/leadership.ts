@@ -19,8 +19,8 @@ import type { Engine } from '../engine/engine.js';
 import { Fence } from '../engine/fence.js';
 import type { Directory, FileLike } from '../engine/ports.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
-import { openOpfsDirectory } from '../platform/opfs.js';
-import type { PageSignal, TabRole } from '../protocol.js';
+import { isSyncHandleRefusal, openBackendDirectory, resolveBackend } from '../platform/backend.js';
+import type { BackendChoice, PageSignal, TabRole } from '../protocol.js';
 import { acquireLock, othersWaiting, type HeldLock } from '../tabs/locks.js';
 import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, type TabMessage } from '../tabs/messages.js';
 
@@ -74,6 +74,8 @@ function tracked(dir: Directory): { dir: Directory; closeAll(): void } {
   const opened: FileLike[] = [];
   return {
     dir: {
+      ...(dir.backend ? { backend: dir.backend } : {}),
+      ...(dir.settled ? { settled: () => dir.settled!() } : {}),
       list: () => dir.list(),
       remove: (name) => dir.remove(name),
       async open(name, options) {
@@ -101,6 +103,7 @@ export class Leadership {
   readonly stats: LeadershipStats = { failovers: 0, steals: 0, deposed: 0, handovers: 0 };
   readonly #store: string;
   readonly #events: LeadershipEvents;
+  readonly #backend: BackendChoice;
   #catalog: IdbCatalog | undefined;
 
   #role: TabRole = 'follower';
@@ -142,8 +145,14 @@ export class Leadership {
   #pageVisible = true;
   #pageHiddenAt = 0;
 
-  constructor(store: string, events: LeadershipEvents) {
+  /**
+   * @param store The store's name.
+   * @param events What the host does when this worker's part changes.
+   * @param backend Where the store's files live (`'auto'`: OPFS where sync handles work, else IndexedDB).
+   */
+  constructor(store: string, events: LeadershipEvents, backend: BackendChoice = 'auto') {
     this.#store = store;
+    this.#backend = backend;
     this.#events = events;
     this.#watchTimer = setInterval(() => this.#watchLeader(), HEARTBEAT_MS * 2);
   }
@@ -384,7 +393,8 @@ export class Leadership {
       if (this.#lock === held) void this.depose();
     });
     // The directory handle holds no file open: get it while IndexedDB opens.
-    const directory = openOpfsDirectory(this.#store);
+    let backend = resolveBackend(this.#store, this.#backend);
+    let directory = backend.then((name) => openBackendDirectory(this.#store, name));
     directory.catch(() => {});
     try {
       const catalog = (this.#catalog ??= new IdbCatalog(await openCatalogDb()));
@@ -413,6 +423,12 @@ export class Leadership {
           break;
         } catch (error) {
           files.closeAll();
+          // Sync handles refused (WebKitGTK has the API and refuses it): the store lives in IndexedDB.
+          if (this.#backend === 'auto' && (await backend) === 'opfs' && isSyncHandleRefusal(error)) {
+            backend = Promise.resolve('indexeddb' as const);
+            directory = openBackendDirectory(this.#store, 'indexeddb');
+            continue;
+          }
           // The old leader still holds a file (it is stalled, or its context is going away).
           if (!heldElsewhere(error)) throw error;
           await sleep(Math.min(25 * 2 ** attempt, 500));

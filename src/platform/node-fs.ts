@@ -59,6 +59,7 @@ const CATALOG_FILE = 'catalog.json';
 
 /** A store's folder. */
 export class NodeDirectory implements Directory {
+  readonly backend = 'node-fs' as const;
   /** @param path The store's folder (created if missing). */
   constructor(readonly path: string) {
     mkdirSync(path, { recursive: true });

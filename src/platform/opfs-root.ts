@@ -4,10 +4,12 @@
  * themselves are opened in `opfs.ts`.
  */
 
-/** The `walden/` directory, created when `create` is set; undefined when it does not exist. */
+/** The `walden/` directory, created when `create` is set; undefined when it does not exist (or this engine has no OPFS). */
 export async function waldenRoot(create: true): Promise<FileSystemDirectoryHandle>;
 export async function waldenRoot(create?: false): Promise<FileSystemDirectoryHandle | undefined>;
 export async function waldenRoot(create = false): Promise<FileSystemDirectoryHandle | undefined> {
+  // WebKitGTK without its StorageAPI flag has no navigator.storage at all: no OPFS to look in.
+  if (!create && !globalThis.navigator?.storage?.getDirectory) return undefined;
   const root = await navigator.storage.getDirectory();
   try {
     return await root.getDirectoryHandle('walden', { create });

@@ -56,6 +56,7 @@ export async function openOpfsDirectory(name: string): Promise<OpfsDirectory> {
 
 /** A store's OPFS directory, seen through the engine's {@link Directory} interface. */
 export class OpfsDirectory implements Directory {
+  readonly backend = 'opfs' as const;
   /** @param handle The store's directory handle. */
   constructor(readonly handle: FileSystemDirectoryHandle) {}
 

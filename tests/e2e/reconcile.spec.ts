@@ -32,7 +32,6 @@ test('files deleted behind the store: STORE_DATA_LOST, never an empty store; Ind
   const harness = await profile.page();
   const name = storeName(info.title);
   const r = await harness.evaluate(async (name) => {
-    const walden = async () => (await navigator.storage.getDirectory()).getDirectoryHandle('walden');
     const codeOf = async () => {
       try {
         const info = await window.harness.open(name);
@@ -56,7 +55,7 @@ test('files deleted behind the store: STORE_DATA_LOST, never an empty store; Ind
     });
     const fromFiles = await codeOf();
     // Now the files go while IndexedDB remembers the store (a partial eviction).
-    await (await walden()).removeEntry(name, { recursive: true });
+    await window.harness.storeFiles.removeAll(name);
     const lost = await codeOf();
     const again = await codeOf(); // still refused: nothing was reinitialised
     await window.harness.deleteStore(name);

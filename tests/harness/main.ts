@@ -41,15 +41,89 @@ async function photoIntact(got: unknown, i: number): Promise<boolean> {
   return bytes.length === expected.length && bytes.every((b, j) => b === expected[j]);
 }
 
-/** A store's OPFS directory, read and written behind Walden's back (for damage tests). */
+/**
+ * The backend `harness.open` uses unless a test asks for one: `?backend=indexeddb` on the URL
+ * (the Playwright projects of the fallback backend).
+ */
+const defaultBackend = new URLSearchParams(location.search).get('backend') as OpenStoreOptions['backend'] | null;
+
+/** The fallback backend's files database (layout: docs/format.md, "IndexedDB backend"). */
+function filesDb(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open('walden-files');
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore('files');
+      request.result.createObjectStore('pages');
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function idbRequest<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+const IDB_PAGE = 64 * 1024;
+
+/** A store's files, read and written behind Walden's back (for damage tests), on the backend the harness uses. */
 const storeFiles = {
+  backend: defaultBackend ?? 'opfs',
   async dir(name: string): Promise<FileSystemDirectoryHandle> {
     return (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).getDirectoryHandle(name);
   },
+  async list(name: string): Promise<string[]> {
+    if (storeFiles.backend === 'indexeddb') {
+      const db = await filesDb();
+      const keys = await idbRequest(db.transaction('files').objectStore('files').getAllKeys(IDBKeyRange.bound([name, ''], [name, '\uffff'])));
+      db.close();
+      return keys.map((key) => (key as [string, string])[1]).sort();
+    }
+    const names: string[] = [];
+    for await (const [file] of (await storeFiles.dir(name)) as unknown as AsyncIterable<[string, unknown]>) names.push(file);
+    return names.sort();
+  },
   async read(name: string, file: string): Promise<Uint8Array> {
+    if (storeFiles.backend === 'indexeddb') {
+      const db = await filesDb();
+      const tx = db.transaction(['files', 'pages']);
+      const size = (await idbRequest(tx.objectStore('files').get([name, file]))) as number;
+      const pages = (await idbRequest(tx.objectStore('pages').getAll(IDBKeyRange.bound([name, file, 0], [name, file, Infinity])))) as Uint8Array[];
+      db.close();
+      const bytes = new Uint8Array(size);
+      pages.forEach((page, i) => bytes.set(page.subarray(0, Math.min(page.length, size - i * IDB_PAGE)), i * IDB_PAGE));
+      return bytes;
+    }
     return new Uint8Array(await (await (await (await storeFiles.dir(name)).getFileHandle(file)).getFile()).arrayBuffer());
   },
+  /** Delete every file of the store behind its back (a partial eviction). */
+  async removeAll(name: string): Promise<void> {
+    if (storeFiles.backend === 'indexeddb') {
+      const db = await filesDb();
+      const tx = db.transaction(['files', 'pages'], 'readwrite');
+      tx.objectStore('files').delete(IDBKeyRange.bound([name, ''], [name, '\uffff']));
+      tx.objectStore('pages').delete(IDBKeyRange.bound([name, ''], [name, '\uffff']));
+      await new Promise((resolve, reject) => ((tx.oncomplete = resolve), (tx.onerror = () => reject(tx.error))));
+      db.close();
+      return;
+    }
+    await (await (await navigator.storage.getDirectory()).getDirectoryHandle('walden')).removeEntry(name, { recursive: true });
+  },
   async write(name: string, file: string, bytes: Uint8Array): Promise<void> {
+    if (storeFiles.backend === 'indexeddb') {
+      const db = await filesDb();
+      const tx = db.transaction(['files', 'pages'], 'readwrite');
+      tx.objectStore('files').put(bytes.length, [name, file]);
+      const pages = tx.objectStore('pages');
+      pages.delete(IDBKeyRange.bound([name, file, 0], [name, file, Infinity]));
+      for (let at = 0, page = 0; at < bytes.length; at += IDB_PAGE, page++) pages.put(bytes.slice(at, at + IDB_PAGE), [name, file, page]);
+      await new Promise((resolve, reject) => ((tx.oncomplete = resolve), (tx.onerror = () => reject(tx.error))));
+      db.close();
+      return;
+    }
     const writable = await (await (await storeFiles.dir(name)).getFileHandle(file, { create: true })).createWritable();
     await writable.write(bytes as Uint8Array<ArrayBuffer>);
     await writable.close();
@@ -61,9 +135,9 @@ const harness = {
   StoreError,
   encodeCheckpoint,
   decodeCheckpoint,
-  importStore,
+  importStore: (name: string, artifact: Parameters<typeof importStore>[1], options: Parameters<typeof importStore>[2] = {}) => importStore(name, artifact, { ...(defaultBackend ? { backend: defaultBackend } : {}), ...options }),
   exportTo,
-  importFrom,
+  importFrom: (name: string, url: string, options: Parameters<typeof importFrom>[2] = {}) => importFrom(name, url, { ...(defaultBackend ? { backend: defaultBackend } : {}), ...options }),
   openStore,
   deleteStore,
   store: undefined as Store | undefined,
@@ -99,7 +173,7 @@ const harness = {
     for (let attempt = 0; ; attempt++) {
       harness.worker = new WaldenWorker();
       try {
-        harness.store = await openStore(name, { ...options, worker: harness.worker });
+        harness.store = await openStore(name, { ...(defaultBackend ? { backend: defaultBackend } : {}), ...options, worker: harness.worker });
         return harness.store.info();
       } catch (error) {
         harness.worker.terminate();

@@ -10,13 +10,28 @@ export const HARNESS_URL = 'http://127.0.0.1:47123/tests/harness/index.html';
 /** Flags for running as root in a container without network or GPU. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** The engine the running Playwright project drives (`chromium` outside of a test). */
-export function engine(): 'chromium' | 'firefox' {
+/** The running Playwright project's name (`chromium` outside of a test). */
+function projectName(): string {
   try {
-    return test.info().project.name === 'firefox' ? 'firefox' : 'chromium';
+    return test.info().project.name;
   } catch {
     return 'chromium';
   }
+}
+
+/** The engine the running Playwright project drives (`chromium` outside of a test). */
+export function engine(): 'chromium' | 'firefox' {
+  return projectName().startsWith('firefox') ? 'firefox' : 'chromium';
+}
+
+/** The backend the running project's harness opens stores on (`-indexeddb` projects: the fallback). */
+export function backend(): 'opfs' | 'indexeddb' {
+  return projectName().endsWith('-indexeddb') ? 'indexeddb' : 'opfs';
+}
+
+/** The harness page, opening stores on the project's backend. */
+export function harnessUrl(): string {
+  return backend() === 'indexeddb' ? `${HARNESS_URL}?backend=indexeddb` : HARNESS_URL;
 }
 
 /**
@@ -52,7 +67,7 @@ export class Profile {
   async page(): Promise<Page> {
     const page = await this.context!.newPage();
     page.on('pageerror', (error) => console.error('page error:', error));
-    await page.goto(HARNESS_URL);
+    await page.goto(harnessUrl());
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
     return page;
   }
