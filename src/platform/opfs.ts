@@ -26,6 +26,24 @@ export function opfsSharesHandles(): boolean | undefined {
   return sharedHandles;
 }
 
+/** Set once this engine refused a sync access handle outright (WebKitGTK: `NotSupportedError`). */
+let refused = false;
+
+/**
+ * The error for an engine that has `createSyncAccessHandle` and refuses it: every non-Apple
+ * WebKit build says `NotSupportedError`, and the file it refused stays locked, so the next try
+ * says `InvalidStateError` (even in a later session). Opening with `backend: 'auto'` then runs
+ * on IndexedDB.
+ */
+function refusal(error: unknown): unknown {
+  const name = (error as DOMException | null)?.name;
+  if (name === 'NotSupportedError' || (name === 'InvalidStateError' && (refused || sharedHandles === undefined))) {
+    refused = true;
+    return new StoreError('STORE_UNSUPPORTED', `this engine refuses OPFS sync access handles (${name})`, { cause: error });
+  }
+  return error;
+}
+
 async function createHandle(file: FileSystemFileHandle): Promise<FileSystemSyncAccessHandle> {
   const create = file.createSyncAccessHandle as unknown as (this: FileSystemFileHandle, options?: SyncHandleOptions) => Promise<FileSystemSyncAccessHandle>;
   if (sharedHandles !== false) {
@@ -35,11 +53,15 @@ async function createHandle(file: FileSystemFileHandle): Promise<FileSystemSyncA
       return handle;
     } catch (error) {
       // An engine without the option refuses the enum value; anything else is a real failure.
-      if ((error as DOMException).name !== 'TypeError') throw error;
+      if ((error as DOMException).name !== 'TypeError') throw refusal(error);
       sharedHandles = false;
     }
   }
-  return create.call(file);
+  try {
+    return await create.call(file);
+  } catch (error) {
+    throw refusal(error);
+  }
 }
 
 /**

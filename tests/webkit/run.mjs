@@ -25,8 +25,8 @@ function profile() {
 const unique = (what) => `${what}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /** Launch on `dir` and load the harness. */
-async function launch(dir) {
-  const session = await WebKitSession.launch(dir);
+async function launch(dir, options) {
+  const session = await WebKitSession.launch(dir, options);
   await session.scriptTimeout(60_000);
   await session.goto(HARNESS);
   return session;
@@ -71,6 +71,33 @@ test('the API on WebKit: the IndexedDB backend is chosen, values come back exact
     same(r, { backend: 'indexeddb', role: 'leader', seqs: [1, 2, 3], exact: true, keys: ['b', 'c', 'k'], seq: 3, typeError: 'TypeError', closed: 'STORE_CLOSED' }, 'the API');
   } finally {
     await session.close();
+  }
+});
+
+test('with OPFS switched on (StorageAPI, FileSystem, AccessHandle flags), sync handles are still refused: auto opens on IndexedDB, every time, and deleteStore removes the store', async () => {
+  const dir = profile();
+  const name = unique('wk-opfs-on');
+  const features = ['+StorageAPI', '+FileSystem', '+FileSystemWritableStream', '+AccessHandle'];
+  for (let round = 0; round < 2; round++) {
+    const session = await launch(dir, { features });
+    try {
+      const r = await session.run(async (name) => {
+        const info = await window.harness.open(name);
+        await window.harness.store.put(`r${info.seq}`, info.seq);
+        await window.harness.store.close();
+        return { backend: info.backend, seq: info.seq, opfs: typeof navigator.storage?.getDirectory === 'function' };
+      }, name);
+      same(r, { backend: 'indexeddb', seq: round, opfs: true }, `round ${round}`);
+      if (round === 1) {
+        const deleted = await session.run(async (name) => {
+          await window.harness.deleteStore(name);
+          return (await window.harness.open(name)).seq;
+        }, name);
+        same(deleted, 0, 'a deleted store opens empty');
+      }
+    } finally {
+      await session.close();
+    }
   }
 });
 

@@ -46,12 +46,15 @@ export class WebKitSession {
   #base;
   #id;
 
-  /** Launch the browser on the profile folder `profile` (created by the browser if missing). */
-  static async launch(profile) {
+  /**
+   * Launch the browser on the profile folder `profile` (created by the browser if missing), with
+   * WebKit feature flags such as `['+StorageAPI', '+FileSystem']`.
+   */
+  static async launch(profile, { features = [] } = {}) {
     const session = new WebKitSession();
     const port = await freePort();
     session.#base = `http://127.0.0.1:${port}`;
-    session.#driver = spawn(DRIVER, [`--port=${port}`], { env: { ...process.env, WALDEN_WEBKIT_PROFILE: profile }, stdio: 'ignore' });
+    session.#driver = spawn(DRIVER, [`--port=${port}`], { env: { ...process.env, WALDEN_WEBKIT_PROFILE: profile, WALDEN_WEBKIT_FEATURES: features.join(',') }, stdio: 'ignore' });
     for (let i = 0; ; i++) {
       try {
         await fetch(`${session.#base}/status`);
