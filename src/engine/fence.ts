@@ -31,11 +31,23 @@ const FENCE_BYTES = 9;
 export class Fence {
   readonly #buffer = new Uint8Array(FENCE_BYTES);
 
-  private constructor(readonly file: FileLike) {}
+  private constructor(
+    readonly file: FileLike,
+    readonly dir: Directory,
+  ) {}
 
   /** Open (creating) the fence file of the store in `dir`. */
   static async open(dir: Directory): Promise<Fence> {
-    return new Fence(await dir.open(FENCE_NAME, { create: true }));
+    return new Fence(await dir.open(FENCE_NAME, { create: true }), dir);
+  }
+
+  /**
+   * Resolves once what was written to the fence is durable: at once where `flush()` is durable
+   * when it returns; on IndexedDB when its transaction completed, and rejects with
+   * {@link FencedOut} when another leader wrote the fence in between.
+   */
+  async settled(): Promise<void> {
+    await this.dir.settled?.();
   }
 
   /** What the fence holds (a new store's: epoch 0, released). */

@@ -16,7 +16,7 @@
  * What a leader serves, and how calls reach it, is the host's job ({@link LeadershipEvents}).
  */
 import type { Engine } from '../engine/engine.js';
-import { Fence } from '../engine/fence.js';
+import { Fence, FencedOut } from '../engine/fence.js';
 import type { Directory, FileLike } from '../engine/ports.js';
 import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
 import { isSyncHandleRefusal, openBackendDirectory, resolveBackend } from '../platform/backend.js';
@@ -67,6 +67,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function heldElsewhere(error: unknown): boolean {
   const e = error as { name?: string; cause?: { name?: string } } | null;
   return e?.name === 'NoModificationAllowedError' || e?.cause?.name === 'NoModificationAllowedError';
+}
+
+/** Whether `fence`'s claim is durable (false: another writer changed the fence first; read it again). */
+async function claimHeld(fence: Fence): Promise<boolean> {
+  try {
+    await fence.settled();
+    return true;
+  } catch (error) {
+    if (error instanceof FencedOut) return false;
+    throw error;
+  }
 }
 
 /** A directory that remembers what it opened, to close it all if opening the engine fails. */
@@ -306,6 +317,8 @@ export class Leadership {
     );
     try {
       if (clean) claimed?.release(mine);
+      // Durable before the lock goes (IndexedDB), so the next leader reads it.
+      await claimed?.settled();
     } catch {
       // The next leader then starts a segment of its own: only a little more to read.
     }
@@ -416,6 +429,13 @@ export class Leadership {
           // write into its last segment: then the log goes on in a segment of this leader's own.
           const prior = claimed.state();
           claimed.claim(this.#epoch);
+          // On IndexedDB the claim holds only once its transaction says so: it is refused when the
+          // predecessor's release landed after the read above. Then read the fence again.
+          if (!(await claimHeld(claimed))) {
+            files.closeAll();
+            directory = openBackendDirectory(this.#store, await backend);
+            continue;
+          }
           takeover = stolen || !prior.released;
           engine = await this.#events.openEngine(files.dir, catalog, claimed, this.#epoch, takeover);
           this.#engine = engine;

@@ -90,6 +90,24 @@ describe('IndexedDB files', () => {
     await reopened.close();
   });
 
+  it('a claim over a fence that changed after it was read (a predecessor\'s late release) is refused; read again, it holds', async () => {
+    const store = unique();
+    const leaving = await Fence.open(await openIdbDirectory(store));
+    leaving.claim(1);
+    await leaving.settled();
+    const next = await Fence.open(await openIdbDirectory(store));
+    expect(next.state()).toEqual({ epoch: 1, released: false });
+    leaving.release(1);
+    await leaving.settled();
+    next.claim(2);
+    await expect(next.settled()).rejects.toBeInstanceOf(FencedOut);
+    const again = await Fence.open(await openIdbDirectory(store));
+    expect(again.state()).toEqual({ epoch: 1, released: true });
+    again.claim(2);
+    await again.settled();
+    expect((await Fence.open(await openIdbDirectory(store))).state()).toEqual({ epoch: 2, released: false });
+  });
+
   it('a failed flush rejects the commit and undoes it; the next commit works and nothing acknowledged is lost', async () => {
     const store = unique();
     const catalog = new MemoryCatalog();
