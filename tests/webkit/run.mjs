@@ -221,8 +221,9 @@ test('two tabs on WebKit: one leads, the other writes through it and sees its wr
   }
 });
 
-// The harness, served as in the Playwright runs.
-const server = spawn('npx', ['vite', '--config', 'tests/harness/vite.config.ts'], { stdio: 'ignore', detached: true });
+// The harness, served as in the Playwright runs (or the one already serving it, as in development).
+const serving = await fetch(HARNESS).then((r) => r.ok).catch(() => false);
+const server = serving ? undefined : spawn('npx', ['vite', '--config', 'tests/harness/vite.config.ts'], { stdio: 'ignore', detached: true });
 let passed = 0;
 let failed = 0;
 try {
@@ -244,7 +245,7 @@ try {
   }
 } finally {
   try {
-    process.kill(-server.pid, 'SIGTERM');
+    if (server) process.kill(-server.pid, 'SIGTERM');
   } catch {
     // gone
   }
