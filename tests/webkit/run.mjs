@@ -4,7 +4,7 @@
 // `npm test` (scripts/test.mjs); writes test-results/webkit.json with the counts.
 import { deepStrictEqual, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebKitSession } from './webdriver.mjs';
@@ -221,17 +221,31 @@ test('two tabs on WebKit: one leads, the other writes through it and sees its wr
   }
 });
 
-// The harness, served as in the Playwright runs (or the one already serving it, as in development).
-const serving = await fetch(HARNESS).then((r) => r.ok).catch(() => false);
-const server = serving ? undefined : spawn('npx', ['vite', '--config', 'tests/harness/vite.config.ts'], { stdio: 'ignore', detached: true });
+// The harness, served as in the Playwright runs (or by one already serving it, as in
+// development). Right after Playwright, the Vite it stopped leaves its lock behind ("another Vite
+// dev process for this project"): --bypass-lock, and a Vite that exits at once (the port still
+// held, strictPort) is started again.
+let server;
+const LOG = 'test-results/webkit-harness.log';
+mkdirSync('test-results', { recursive: true });
+const log = openSync(LOG, 'w');
+async function serveHarness() {
+  let exited = true;
+  for (const started = Date.now(); Date.now() - started < 120_000; ) {
+    if (await fetch(HARNESS).then((r) => r.ok).catch(() => false)) return;
+    if (exited) {
+      exited = false;
+      server = spawn('npx', ['vite', '--config', 'tests/harness/vite.config.ts', '--bypass-lock'], { stdio: ['ignore', log, log], detached: true });
+      server.on('exit', () => (exited = true));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the harness server did not start:\n${readFileSync(LOG, 'utf8')}`);
+}
 let passed = 0;
 let failed = 0;
 try {
-  for (let i = 0; ; i++) {
-    if (await fetch(HARNESS).then((r) => r.ok).catch(() => false)) break;
-    if (i > 600) throw new Error('the harness server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await serveHarness();
   for (const { title, fn } of tests) {
     const started = Date.now();
     try {
