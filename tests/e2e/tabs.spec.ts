@@ -392,7 +392,8 @@ test('repeated freeze and hang cycles: each time a new leader serves, the old on
     const epochs = await Promise.all(tabs.map((t) => t.evaluate(() => window.harness.store!.info().then((i) => i.epoch))));
     expect(new Set(epochs).size, 'every tab knows the same, latest epoch').toBe(1);
     expect(epochs[0]).toBeGreaterThanOrEqual(6);
-    console.log(`freeze/hang cycles: new leader after ${times.join(', ')} ms; ${ledger.acked.size} writes acknowledged, ${final.seq} records; epoch ${epochs[0]}`);
+    const stats = await Promise.all(tabs.map((t) => t.evaluate(() => window.harness.store!.info().then(({ failovers, deposed, handovers, fencedCommits }) => ({ failovers, deposed, handovers, fencedCommits })))));
+    console.log(`freeze/hang cycles: new leader after ${times.join(', ')} ms; ${ledger.acked.size} writes acknowledged, ${final.seq} records; epoch ${epochs[0]}; per tab ${JSON.stringify(stats)}`);
   } finally {
     await profile.close();
     profile.remove();
