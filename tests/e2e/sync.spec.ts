@@ -156,13 +156,13 @@ test('kill -9 of the server mid-push and mid-pull, restarted on its store: nothi
     }
     const writing = Promise.all([a.sync((s) => s.write('a/', 400, 'A', 4)), b.sync((s) => s.write('b/', 300, 'B', 3))]);
     await new Promise((r) => setTimeout(r, 300));
-    server.nodes[0]!.kill9();
+    await server.nodes[0]!.kill9();
     await new Promise((r) => setTimeout(r, 1000));
     await server.nodes[0]!.start();
     await writing;
     // And once more while the devices are reconnecting and catching up.
     await new Promise((r) => setTimeout(r, 400));
-    server.nodes[0]!.kill9();
+    await server.nodes[0]!.kill9();
     await server.nodes[0]!.start();
     const scan = await converged(a, b);
     expect(scan.length).toBe(700);
@@ -409,7 +409,7 @@ test.describe('a three-node JetStream cluster', () => {
       expect(leader).toBeTruthy();
       const writing = Promise.all([a.sync((s) => s.write('a/x', 200, 'A', 4)), b.sync((s) => s.write('b/', 200, 'B', 4))]);
       await new Promise((r) => setTimeout(r, 200));
-      leader.kill9();
+      await leader.kill9();
       await writing;
       const scan = await converged(a, b);
       expect(scan.length).toBe(450);

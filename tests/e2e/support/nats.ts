@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,16 +16,25 @@ export const USERS = { alice: { user: 'alice', pass: 'alice-secret' }, bob: { us
 /** Where Debian puts the server (or `NATS_SERVER`). */
 export const NATS_SERVER = process.env.NATS_SERVER ?? (process.platform === 'linux' ? '/usr/sbin/nats-server' : 'nats-server');
 
-/** A free loopback TCP port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * `count` distinct free loopback TCP ports: every listener stays open until all are taken, so no
+ * two of them can be the same port (picked one at a time, the kernel may hand one out again).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
@@ -87,13 +96,23 @@ ${accounts}
     const keep = (chunk: Buffer) => (this.log = (this.log + chunk.toString()).slice(-20_000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    await waitForPort(this.wsPort);
+    // A server that exits (its port still taken, a bad config) must not pass for one that listens.
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nats-server ${this.name} exited (${code}) while starting:\n${this.log}`))));
+    exited.catch(() => {});
+    await Promise.race([waitForPort(this.wsPort), exited]);
   }
 
-  /** SIGKILL: no shutdown, whatever was in flight is cut. */
-  kill9(): void {
-    this.process?.kill('SIGKILL');
+  /**
+   * SIGKILL: no shutdown, whatever was in flight is cut. Resolves once the process is gone (a
+   * restart right after must not find the dying one still on its ports).
+   */
+  async kill9(): Promise<void> {
+    const child = this.process;
     this.process = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   async stop(): Promise<void> {
@@ -117,7 +136,8 @@ export class NatsDeployment {
   /** Start `size` nodes (1, or 3 for a cluster with routes between them). */
   static async start(size: 1 | 3 = 1): Promise<NatsDeployment> {
     const root = mkdtempSync(join(tmpdir(), 'walden-nats-'));
-    const ports = await Promise.all(Array.from({ length: size }, async () => ({ port: await freePort(), ws: await freePort(), cluster: size > 1 ? await freePort() : undefined })));
+    const free = await freePorts(size * 3);
+    const ports = Array.from({ length: size }, (_, i) => ({ port: free[3 * i]!, ws: free[3 * i + 1]!, cluster: size > 1 ? free[3 * i + 2]! : undefined }));
     const nodes = ports.map((p, i) => {
       const dir = join(root, `n${i + 1}`);
       mkdirSync(dir, { recursive: true });
