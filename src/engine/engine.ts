@@ -25,8 +25,15 @@ import type { KeyIndex } from './keyindex.js';
 import type { BTree } from './btree.js';
 import { createSegment, openDormantSegment, type DormantSegment, type Segment } from './segment.js';
 
-/** Default size of the log since the last snapshot that triggers an automatic compaction. */
+/**
+ * Automatic compaction, by default: once about this many bytes of the log since the last
+ * snapshot are dead (overwritten or deleted values: space a snapshot would give back).
+ */
 export const DEFAULT_COMPACT_THRESHOLD_BYTES = 32 * 1024 * 1024;
+/** …or once this many operations were logged since the last snapshot (what an open replays). */
+export const COMPACT_AFTER_OPS = 250_000;
+/** …or once the log since the last snapshot is this large, however live it is. */
+export const COMPACT_MAX_LOG_BYTES = 128 * 1024 * 1024;
 /** In relaxed mode, the longest a written record waits for its `flush()`. */
 export const RELAXED_FLUSH_DELAY_MS = 50;
 /** WAL segments grow in steps of this size (zero-filled), which makes flushes cheaper. */
@@ -46,6 +53,11 @@ export const SCAN_RUN_GAP_BYTES = 256;
 /** How an {@link Engine} behaves; everything but durability has a default. */
 export interface EngineOptions {
   durability: Durability;
+  /**
+   * Compact automatically once the log since the last snapshot is this many bytes. Unset: the
+   * default policy, {@link DEFAULT_COMPACT_THRESHOLD_BYTES} of dead bytes, {@link COMPACT_AFTER_OPS}
+   * operations or {@link COMPACT_MAX_LOG_BYTES} of log, whichever comes first.
+   */
   compactThresholdBytes?: number;
   /** Bytes of log history kept for `watch({ since })` beyond what recovery needs (default 64 MiB). */
   historyBytes?: number;
@@ -94,7 +106,8 @@ interface Appended {
   values: EncodedValue[];
 }
 
-type OptionalHooks = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch' | 'testingPause';
+/** Options with no default value: hooks, and the policy switches whose absence means the default policy. */
+type NoDefault = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCompactionPoint' | 'fence' | 'takeoverEpoch' | 'testingPause' | 'compactThresholdBytes';
 
 let yieldChannel: MessageChannel | undefined;
 const yielded: (() => void)[] = [];
@@ -123,7 +136,7 @@ export class Engine {
   readonly #dir: Directory;
   readonly #catalog: Catalog;
   readonly #store: string;
-  readonly #options: Required<Omit<EngineOptions, OptionalHooks>> & Pick<EngineOptions, OptionalHooks>;
+  readonly #options: Required<Omit<EngineOptions, NoDefault>> & Pick<EngineOptions, NoDefault>;
   /** The last seq known to be flushed (equal to `#seq` in strict mode). */
   #durableSeq = 0;
   #index: KeyIndex;
@@ -146,6 +159,10 @@ export class Engine {
   #broken: StoreError | undefined;
   #barrier: Promise<void> | undefined;
   #compaction: Promise<void> | undefined;
+  /** Operations logged since the base snapshot was taken at open, counting the replayed ones (for the compaction policy). */
+  #opsLogged = 0;
+  /** {@link #opsLogged} and the number of keys when the base snapshot was frozen. */
+  #snapshotMark: { ops: number; keys: number };
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #dirty = false;
 
@@ -154,7 +171,6 @@ export class Engine {
     this.#catalog = catalog;
     this.#store = store;
     this.#options = {
-      compactThresholdBytes: DEFAULT_COMPACT_THRESHOLD_BYTES,
       historyBytes: DEFAULT_HISTORY_BYTES,
       preallocateBytes: DEFAULT_PREALLOCATE_BYTES,
       relaxedFlushDelayMs: RELAXED_FLUSH_DELAY_MS,
@@ -171,6 +187,8 @@ export class Engine {
     this.#report = state.report;
     this.#openMs = openMs;
     this.#durableSeq = state.seq;
+    this.#opsLogged = state.sinceBase.ops;
+    this.#snapshotMark = { ops: 0, keys: state.sinceBase.keysAtBase };
   }
 
   /**
@@ -334,6 +352,7 @@ export class Engine {
     // The record is durable; only now may readers see it.
     let v = 0;
     for (const ops of writes) {
+      this.#opsLogged += ops.length;
       for (const op of ops) {
         const value = values[v++]!;
         if (op.type === 'put') {
@@ -485,8 +504,25 @@ export class Engine {
   }
 
   #maybeCompact(): void {
-    if (this.#compaction || this.#logBytesSinceSnapshot() < this.#options.compactThresholdBytes) return;
+    if (this.#compaction || !this.#compactionDue()) return;
     this.compact().catch((error: unknown) => this.#options.onBackgroundError?.(error));
+  }
+
+  /**
+   * Whether the log since the last snapshot asks for a compaction: with `compactThresholdBytes`
+   * set, by its size; by default, by what a snapshot would buy — space (dead bytes), open time
+   * (operations to replay) — with a cap on its size. A log of unique keys is as small as its
+   * snapshot would be and replays as fast, so it is not copied for nothing.
+   */
+  #compactionDue(): boolean {
+    const logBytes = this.#logBytesSinceSnapshot();
+    if (this.#options.compactThresholdBytes !== undefined) return logBytes >= this.#options.compactThresholdBytes;
+    const ops = this.#opsLogged - this.#snapshotMark.ops;
+    if (ops >= COMPACT_AFTER_OPS || logBytes >= COMPACT_MAX_LOG_BYTES) return true;
+    // Each op that did not add a key overwrote or deleted one: its share of the log is dead.
+    const added = Math.max(0, this.#index.size - this.#snapshotMark.keys);
+    const deadShare = ops > 0 ? Math.max(0, ops - added) / ops : 0;
+    return logBytes * deadShare >= DEFAULT_COMPACT_THRESHOLD_BYTES;
   }
 
   #logBytesSinceSnapshot(): number {
@@ -513,6 +549,7 @@ export class Engine {
     let releaseBarrier!: () => void;
     this.#barrier = new Promise((resolve) => (releaseBarrier = resolve));
     let frozen: BTree<string, ValueLocation>;
+    const mark = { ops: this.#opsLogged, keys: this.#index.size };
     try {
       const previous = this.#current();
       previous.file.flush();
@@ -557,6 +594,7 @@ export class Engine {
     this.#options.atCompactionPoint?.('repointed');
     const previousBase = this.#base;
     this.#base = snapshot;
+    this.#snapshotMark = mark;
     // The older segments stay open: they are the change feed's history until retired.
     if (previousBase) this.#views.closeWhenUnpinned(previousBase.file);
     // 6. Retire one generation late: keep the previous snapshot and the log since it.

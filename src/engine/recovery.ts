@@ -47,6 +47,8 @@ export interface RecoveredState {
   /** Older segments kept on disk (history and the previous generation), not opened yet. */
   dormant: DormantSegment[];
   report: RecoveryReport;
+  /** The log after the base: the operations replayed, and the keys the base held (for the compaction policy). */
+  sinceBase: { ops: number; keysAtBase: number };
 }
 
 /** What recovery needs to know about history retention. */
@@ -124,9 +126,10 @@ export async function recover(dir: Directory, catalog: Catalog, store: string, o
     const dormant = await cleanUp(dir, catalog, store, plan, options, report);
     // The snapshot's index is read in place; the B-tree is built after the open (see keyindex.ts).
     const index = plan.base && plan.baseIndex ? KeyIndex.ofSnapshot(plan.baseIndex, plan.base) : KeyIndex.ofTree();
-    const { segments, seq } = await replay(dir, plan, index, options.now, report);
+    const keysAtBase = index.size;
+    const { segments, seq, ops } = await replay(dir, plan, index, options.now, report);
     done = true;
-    return { index, seq: Math.max(seq, plan.baseSeq), base: plan.base, unverifiedFileCrc: plan.unverifiedFileCrc, segments, dormant, report };
+    return { index, seq: Math.max(seq, plan.baseSeq), base: plan.base, unverifiedFileCrc: plan.unverifiedFileCrc, segments, dormant, report, sinceBase: { ops, keysAtBase } };
   } finally {
     if (!done) plan.base?.file.close();
   }
@@ -234,12 +237,13 @@ async function cleanUp(dir: Directory, catalog: Catalog, store: string, plan: Re
 }
 
 /** Replay the segments after the base into `index`. Seqs must continue exactly; only the newest segment may end in a torn tail. */
-async function replay(dir: Directory, plan: RecoveryPlan, index: KeyIndex, now: number, report: RecoveryReport): Promise<{ segments: Segment[]; seq: number }> {
+async function replay(dir: Directory, plan: RecoveryPlan, index: KeyIndex, now: number, report: RecoveryReport): Promise<{ segments: Segment[]; seq: number; ops: number }> {
   const { baseSeq, segments: onDisk, start } = plan;
   const segments: Segment[] = [];
   // Keys whose last write had expired by now (counted once each, at the end).
   const expiredDuringReplay = new Set<string>();
   let seq = baseSeq;
+  let ops = 0;
   try {
     for (let i = start; i < onDisk.length; i++) {
       const { name, firstSeq } = onDisk[i]!;
@@ -302,6 +306,7 @@ async function replay(dir: Directory, plan: RecoveryPlan, index: KeyIndex, now: 
           throw new StoreError('STORE_UNSUPPORTED', `${name} at offset ${at}: record type ${result.type} is unknown to this build`);
         }
         if (result.kind === 'record' && result.seq > baseSeq) {
+          ops += result.ops!.length;
           for (const op of result.ops!) {
             if (op.type === 'put' && op.expiresAt && op.expiresAt <= now) {
               expiredDuringReplay.add(op.key);
@@ -327,5 +332,5 @@ async function replay(dir: Directory, plan: RecoveryPlan, index: KeyIndex, now: 
     throw error;
   }
   report.expiredKeys += expiredDuringReplay.size;
-  return { segments, seq };
+  return { segments, seq, ops };
 }

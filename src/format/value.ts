@@ -83,11 +83,21 @@ export interface EncodeOptions {
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/** Room beyond a value's own bytes for its tags and lengths, when the value is one buffer or view. */
+const BYTES_VALUE_SLACK = 64;
+
 class Writer {
-  bytes = new Uint8Array(256);
-  view = new DataView(this.bytes.buffer);
+  bytes: Uint8Array;
+  view: DataView;
   at = 0;
-  constructor(readonly maxBytes: number) {}
+  /** @param capacity The first buffer's size (a good guess saves growing and copying a large value). */
+  constructor(
+    readonly maxBytes: number,
+    capacity = 256,
+  ) {
+    this.bytes = new Uint8Array(Math.min(capacity, Math.max(256, maxBytes)));
+    this.view = new DataView(this.bytes.buffer);
+  }
 
   reserve(n: number): void {
     const need = this.at + n;
@@ -188,8 +198,11 @@ function describe(value: object): string {
 class Encoder {
   readonly out: Writer;
   readonly #ids = new Map<object, number>();
-  constructor(readonly options: EncodeOptions) {
-    this.out = new Writer(options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+  constructor(
+    readonly options: EncodeOptions,
+    capacity?: number,
+  ) {
+    this.out = new Writer(options.maxBytes ?? Number.MAX_SAFE_INTEGER, capacity);
   }
 
   item(value: unknown): void {
@@ -398,15 +411,20 @@ class Encoder {
 /**
  * Encode a structured-clone value.
  *
- * @returns Bytes owned by the caller (one exactly sized buffer).
+ * @returns Bytes owned by the caller: one buffer of their size (for a value that is one buffer or
+ *   view, at most 64 bytes larger).
  * @throws TypeError for what cannot be written as bytes (functions, symbols, platform objects
  *   other than Blob and File, shared memory) and for a value over `maxBytes`.
  */
 export function encodeValue(value: unknown, options: EncodeOptions = {}): Uint8Array {
-  const encoder = new Encoder(options);
+  // A value that is one buffer or view (the common large value): one buffer of about its size,
+  // handed back as it is, instead of grown by doubling and copied to size at the end.
+  const bytesValue = value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+  const encoder = new Encoder(options, bytesValue ? (ArrayBuffer.isView(value) ? value.buffer.byteLength : value.byteLength) + BYTES_VALUE_SLACK : undefined);
   encoder.out.byte(VALUE_FORMAT_VERSION);
   encoder.item(value);
-  return encoder.out.bytes.slice(0, encoder.out.at);
+  const { bytes, at } = encoder.out;
+  return bytesValue && bytes.length - at <= BYTES_VALUE_SLACK ? bytes.subarray(0, at) : bytes.slice(0, at);
 }
 
 /** Thrown by {@link decodeValue} for bytes that are not a value of this encoding. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { EncodedOp } from '../../../src/protocol.js';
 import { del, dump, machine, openEngine, put, untext } from '../support/engine.js';
 
 describe('Engine', () => {
@@ -169,5 +170,55 @@ describe('compaction headroom', () => {
     free = 1_000_000;
     await engine.compact();
     expect(engine.info().snapshotSeq).toBe(10);
+  });
+});
+
+describe('automatic compaction, default policy', () => {
+  const big = (key: string, bytes: number): EncodedOp => ({ type: 'put', key, value: new Uint8Array(bytes).fill(key.length) });
+  const MiB = 1024 * 1024;
+  /** Let a compaction a commit started run to its end (in these tests it never waits for a macrotask). */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('leaves a log of unique keys alone (a snapshot would copy it for nothing), and compacts once 32 MiB of it are dead', async () => {
+    const m = machine();
+    const engine = await openEngine(m);
+    for (let i = 0; i < 48; i++) await engine.commit([[big(`unique${i}`, MiB)]]);
+    await settle();
+    expect(engine.info().snapshotSeq).toBe(0);
+    // Overwrite one key: every earlier value of it is dead. Halfway, the log's dead share is
+    // 24 of 72 MiB, below the threshold; 48 overwrites make 48 of 96 MiB dead.
+    for (let i = 0; i < 24; i++) await engine.commit([[big('same', MiB)]]);
+    await settle();
+    expect(engine.info().snapshotSeq).toBe(0);
+    for (let i = 0; i < 24; i++) await engine.commit([[big('same', MiB)]]);
+    await settle();
+    // The threshold is crossed at the 33rd overwrite (49 keys, 81 ops: 32 MiB dead).
+    expect(engine.info().snapshotSeq).toBe(81);
+    await engine.close();
+  });
+
+  it('compacts after 250,000 operations since the snapshot, counting the ones an open replayed', async () => {
+    const m = machine();
+    let engine = await openEngine(m);
+    const batch = (b: number) => Array.from({ length: 1000 }, (_, i) => put(`k${b}-${i}`, 'v'));
+    for (let b = 0; b < 200; b++) await engine.commit([batch(b)]);
+    await engine.close();
+    engine = await openEngine(m);
+    for (let b = 200; b < 249; b++) await engine.commit([batch(b)]);
+    await settle();
+    expect(engine.info().snapshotSeq).toBe(0);
+    await engine.commit([batch(249)]);
+    await settle();
+    expect(engine.info().snapshotSeq).toBe(250);
+    await engine.close();
+  });
+
+  it('with compactThresholdBytes set, compacts by the log size alone, unique keys or not', async () => {
+    const m = machine();
+    const engine = await openEngine(m, { compactThresholdBytes: 4 * MiB });
+    for (let i = 0; i < 6; i++) await engine.commit([[big(`unique${i}`, MiB)]]);
+    await settle();
+    expect(engine.info().snapshotSeq).toBe(4);
+    await engine.close();
   });
 });
