@@ -60,7 +60,8 @@ export async function removeIdbStore(name: string): Promise<void> {
   const db = await filesDb();
   const tx = db.transaction(['files', 'pages'], 'readwrite', { durability: 'strict' });
   void tx.objectStore('files').delete(storeRange(name));
-  void tx.objectStore('pages').delete(IDBKeyRange.bound([name, ''], [name, '\uffff']));
+  // The same bounds cover the pages' [store, file, page] keys: every array key [name, file, …] sorts inside them.
+  void tx.objectStore('pages').delete(storeRange(name));
   await tx.done;
 }
 

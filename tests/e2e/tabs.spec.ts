@@ -195,7 +195,21 @@ test('three tabs write through failovers (close, crash, freeze, hang, hang mid-c
       const killed = Date.now();
       await kill(leader, how);
       const write = timeAWrite(others[0]!, `probe:${how}`);
-      await leaderOf(others, { timeoutMs: 20_000 });
+      await leaderOf(others, { timeoutMs: 20_000 }).catch(async (error: Error) => {
+        // What each surviving tab knows, for the report: its errors, its role and its leadership counters.
+        const states = await Promise.all(
+          others.map((page) =>
+            page
+              .evaluate(async () => {
+                const { errors } = (window as unknown as { tabState: { errors: string[] } }).tabState;
+                const info = await window.harness.store!.info().catch((e: Error) => String(e));
+                return { errors: errors.slice(-5), info };
+              })
+              .catch((e: Error) => String(e)),
+          ),
+        );
+        throw new Error(`${how}: ${error.message}; the other tabs: ${JSON.stringify(states)}`);
+      });
       const newLeaderMs = Date.now() - killed;
       const writeMs = await write;
       failovers[how] = { newLeaderMs, writeMs: Math.round(writeMs) };

@@ -4,6 +4,7 @@
  * transaction, and a failed flush that undoes the commit and loses nothing.
  */
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../../src/engine/engine.js';
 import { Fence, FencedOut } from '../../../src/engine/fence.js';
@@ -39,6 +40,10 @@ describe('IndexedDB files', () => {
     expect(await idbStoreExists(store)).toBe(true);
     await removeIdbStore(store);
     expect(await idbStoreExists(store)).toBe(false);
+    // Its pages are gone too (the API cannot tell: a file made again with the name reads its size, 0).
+    const raw = await openDB('walden-files');
+    expect(await raw.count('pages', IDBKeyRange.bound([store, ''], [store, '\uffff']))).toBe(0);
+    raw.close();
     await expect(dir.open('f')).rejects.toMatchObject({ name: 'NotFoundError' });
   });
 
