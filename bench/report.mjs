@@ -20,8 +20,10 @@ const ROWS = [
   ['large', 'mbPerSec', 'large values (200 × 256 KiB)', 'MB/s'],
   ['cold', 'ms', 'cold open to the first value (100,000 keys + 10 MB tail)', 'ms'],
   ['reopen', 'ms', 'first value after close() and reload (100,000 in a log never compacted)', 'ms'],
+  ['reopen', 'engineOpenMs', "… of which the engine's open (recovery)", 'ms'],
   ['reopen', 'closeMs', 'the close() before that reload', 'ms'],
   ['reopen-unclosed', 'ms', 'first value after a reload without close() (the tab died)', 'ms'],
+  ['reopen-unclosed', 'engineOpenMs', "… of which the engine's open (recovery: the log replayed)", 'ms'],
 ];
 
 const fmt = (n) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2));
@@ -29,7 +31,7 @@ const fmt = (n) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n
 export function renderReport(result) {
   const m = result.medians;
   const systems = [...new Set(Object.values(m).flatMap((bySystem) => Object.keys(bySystem)))];
-  const lowerIsBetter = (metric) => metric === 'ms' || metric === 'getManyMs' || metric === 'closeMs';
+  const lowerIsBetter = (metric) => metric === 'ms' || metric === 'getManyMs' || metric === 'closeMs' || metric === 'engineOpenMs';
   const lines = [];
   const md = ['| workload | unit | ' + systems.join(' | ') + ' | walden ÷ raw | walden ÷ best peer |', '|' + ' --- |'.repeat(systems.length + 4)];
   for (const [workload, metric, label, unit] of ROWS) {
@@ -39,7 +41,7 @@ export function renderReport(result) {
     const walden = row['walden (strict)']?.[metric];
     const rawValue = row[RAW]?.[metric];
     const peerValues = PEERS.map((p) => row[p]?.[metric]).filter((v) => v != null && !Number.isNaN(v));
-    const best = lowerIsBetter(metric) ? Math.min(...peerValues) : Math.max(...peerValues);
+    const best = peerValues.length === 0 ? undefined : lowerIsBetter(metric) ? Math.min(...peerValues) : Math.max(...peerValues);
     const ratio = (a, b) => (a == null || b == null || Number.isNaN(a) || Number.isNaN(b) ? '–' : `${(lowerIsBetter(metric) ? b / a : a / b).toFixed(2)}×`);
     lines.push(`${label.slice(0, 58).padEnd(58)} ${values.map((v) => fmt(v).padStart(10)).join(' ')}   raw ${ratio(walden, rawValue)}  peer ${ratio(walden, best)}`);
     md.push(`| ${label} | ${unit} | ${values.map(fmt).join(' | ')} | ${ratio(walden, rawValue)} | ${ratio(walden, best)} |`);

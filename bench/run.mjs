@@ -72,6 +72,9 @@ try {
         const closing = await page.evaluate(([s, t, c]) => window.bench.prepareReopen(s, t, c), [system, tag, workload === 'reopen']);
         await load();
         const result = { ...(await page.evaluate(([s, t]) => window.bench.reopen(s, t), [system, tag])), ...closing };
+        if (result.startedAt !== undefined) Object.assign(result, await openSteps(page, result));
+        delete result.startedAt;
+        delete result.answeredAt;
         record(workload, system, result);
         process.stdout.write(`run ${run + 1}/${RUNS} ${workload} ${system}: ${JSON.stringify(result)}\n`);
       }
@@ -82,6 +85,28 @@ try {
   server.kill();
   rmSync(profile, { recursive: true, force: true });
 }
+/**
+ * Where a Walden open's time went: the worker's `walden:<step>` marks (src/worker.ts,
+ * host/leadership.ts), as ms from the step before, from the page's `openStore` call to its first
+ * value: worker (the script loaded and run), open (the call reached it), lock, catalog, epoch,
+ * fence, engine (recovery), and first value (the get, and the answer's way back).
+ */
+async function openSteps(page, { startedAt, answeredAt }) {
+  for (const worker of page.workers()) {
+    const marks = await worker.evaluate(() => performance.getEntriesByType('mark').filter((m) => m.name.startsWith('walden:')).map((m) => [m.name.slice(7), performance.timeOrigin + m.startTime])).catch(() => []);
+    if (!marks.some(([name]) => name === 'engine')) continue;
+    const steps = {};
+    let previous = startedAt;
+    for (const [name, at] of marks) {
+      steps[`step ${name}`] = at - previous;
+      previous = at;
+    }
+    steps['step first value'] = answeredAt - previous;
+    return steps;
+  }
+  return {};
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const medians = {};
 for (const [workload, bySystem] of Object.entries(samples)) {

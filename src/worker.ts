@@ -7,5 +7,6 @@ import { installErrorTransfer } from './errors.js';
 import { createEngineHost } from './host/host.js';
 import { withValueCodec } from './host/values.js';
 
+performance.mark?.('walden:worker');
 installErrorTransfer();
 expose(withValueCodec(createEngineHost()));

@@ -179,12 +179,18 @@ export class SnapshotIndexView {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #at: Uint32Array;
+  /** Whether any entry may have an expiry (false: {@link live} has nothing to drop). */
+  readonly #mayExpire: boolean;
 
-  /** @param at The offsets in `bytes` of the entries kept (in key order). */
-  constructor(bytes: Uint8Array, at: Uint32Array) {
+  /**
+   * @param at The offsets in `bytes` of the entries kept (in key order).
+   * @param mayExpire False when no entry has an expiry (the reader saw every `expiresAt`).
+   */
+  constructor(bytes: Uint8Array, at: Uint32Array, mayExpire = true) {
     this.#bytes = bytes;
     this.#view = viewOf(bytes);
     this.#at = at;
+    this.#mayExpire = mayExpire;
   }
 
   /** How many entries it holds. */
@@ -236,6 +242,8 @@ export class SnapshotIndexView {
 
   /** The entries not expired by `now`, and how many were left out. */
   live(now: number): { view: SnapshotIndexView; expired: number } {
+    // The usual snapshot has no expiring key: no second pass over its entries at open.
+    if (!this.#mayExpire) return { view: this, expired: 0 };
     const kept = new Uint32Array(this.#at.length);
     let live = 0;
     for (const at of this.#at) {
@@ -259,16 +267,18 @@ export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout): Sn
   if (!(layout.count <= end / SNAPSHOT_INDEX_ENTRY_BYTES)) return 'damaged';
   const entries = new Uint32Array(layout.count);
   let at = 0;
+  let expiring = 0;
   for (let i = 0; i < layout.count; i++) {
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
     const keyLength = view.getUint32(at, true);
     const valueLength = view.getUint32(at + 4, true);
     const valueOffset = getUint64(view, at + 8);
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
+    if (view.getFloat64(at + 28, true) !== 0) expiring++;
     entries[i] = at;
     at += SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
   }
-  return at === end ? new SnapshotIndexView(index, entries) : 'damaged';
+  return at === end ? new SnapshotIndexView(index, entries, expiring > 0) : 'damaged';
 }
 
 /** Where the bytes the index checksum covers end in a snapshot of `size` bytes (the header, the index, the trailer's offset and count). */

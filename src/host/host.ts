@@ -265,6 +265,7 @@ export function createEngineHost(): RecordApi {
 
   return {
     async open(storeName: string, options: EngineOpenOptions): Promise<StoreInfo> {
+      performance.mark?.('walden:open');
       if (openOptions) throw alreadyServing();
       name = storeName;
       openOptions = options;

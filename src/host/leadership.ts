@@ -63,6 +63,15 @@ export interface LeadershipStats {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A User Timing mark `walden:<step>` for each step of taking the files over (lock, catalog,
+ * epoch, fence, engine): where an open's time goes, readable in the worker's performance
+ * timeline (`npm run bench` reads it; so can DevTools).
+ */
+function markOpenStep(step: string): void {
+  performance.mark?.(`walden:${step}`);
+}
+
 /** Whether an open failed only because another context still holds a file. */
 function heldElsewhere(error: unknown): boolean {
   const e = error as { name?: string; cause?: { name?: string } } | null;
@@ -399,6 +408,7 @@ export class Leadership {
       held.release();
       return;
     }
+    markOpenStep('lock');
     this.#lock = held;
     this.#lockLost = false;
     this.#role = 'leader';
@@ -411,7 +421,9 @@ export class Leadership {
     directory.catch(() => {});
     try {
       const catalog = (this.#catalog ??= new IdbCatalog(await openCatalogDb()));
+      markOpenStep('catalog');
       this.#epoch = await catalog.nextEpoch(this.#store);
+      markOpenStep('epoch');
       this.#knownEpoch = this.#epoch;
       this.#startBeating();
       this.#announce(false);
@@ -437,7 +449,9 @@ export class Leadership {
             continue;
           }
           takeover = stolen || !prior.released;
+          markOpenStep('fence');
           engine = await this.#events.openEngine(files.dir, catalog, claimed, this.#epoch, takeover);
+          markOpenStep('engine');
           this.#engine = engine;
           this.#fence = claimed;
           break;
