@@ -6,7 +6,11 @@ import { expose } from 'comlink';
 import { installErrorTransfer } from './errors.js';
 import { createEngineHost } from './host/host.js';
 import { withValueCodec } from './host/values.js';
+import { serveHotPath } from './hotpath.js';
 
 performance.mark?.('walden:worker');
 installErrorTransfer();
-expose(withValueCodec(createEngineHost()));
+const api = withValueCodec(createEngineHost());
+// get and commit on the hot path (installed first: its messages stop there), the rest on Comlink.
+serveHotPath(globalThis as unknown as Parameters<typeof serveHotPath>[0], api);
+expose(api);

@@ -1,5 +1,6 @@
 /** `openStore` and `deleteStore`: starting (or adopting) the worker and connecting to it. */
 import { wrap, releaseProxy, type Remote } from 'comlink';
+import { HotPath } from '../hotpath.js';
 import { installErrorTransfer, StoreError } from '../errors.js';
 import { removeOpfsDirectory } from '../platform/opfs-root.js';
 import { lockName } from '../tabs/locks.js';
@@ -45,10 +46,31 @@ function assertName(name: unknown): asserts name is string {
   }
 }
 
-/** Start the worker and connect, turning a worker that fails to load into a StoreError. */
+/**
+ * Start the worker and connect, turning a worker that fails to load into a StoreError. `get` and
+ * `commit` go on the hot path (`hotpath.ts`), every other call through Comlink, on one port.
+ */
 function connect(worker: Worker): { remote: Remote<EngineApi>; failed: Promise<never> } {
   installErrorTransfer();
-  const remote = wrap<EngineApi>(worker);
+  const comlink = wrap<EngineApi>(worker);
+  const hot = new HotPath(worker);
+  const calls = {
+    get: (key: string) => hot.call('get', [key]),
+    commit: (writes: unknown[]) => hot.call('commit', [writes]),
+  };
+  const remote = new Proxy(comlink, {
+    get: (target, property, receiver) => {
+      if (property === 'get' || property === 'commit') return calls[property];
+      // Released with the proxy: the hot path's listener goes with it.
+      if (property === releaseProxy) {
+        return () => {
+          hot.close();
+          target[releaseProxy]();
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
   // A worker script that fails to load or run never answers: turn its error event into a rejection.
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener(

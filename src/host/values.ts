@@ -5,11 +5,11 @@
  * no codec, a Blob is read here (synchronously, with `FileReaderSync`), and what the page gets
  * is exactly what `structuredClone` gives.
  */
-import { transfer } from 'comlink';
 import { StoreError } from '../errors.js';
 import { decodeValue, encodeValue, ValueFormatError, type BlobReader } from '../format/value.js';
 import type { ChangePage, CommitOutcome, EncodedOp, EngineApi, Op, RecordApi, ScanRange, ValueOp } from '../protocol.js';
 import { TRANSFER_MIN_BYTES } from '../transfer.js';
+import { transferred } from '../hotpath.js';
 
 /** Largest encoded value accepted by `put` (64 MiB). */
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
@@ -61,7 +61,8 @@ class Decoding {
   /** `answer`, with the large buffers made for it transferred (small ones are cheaper to copy). */
   answer<T>(answer: T): T {
     const large = this.#made.filter((buffer) => buffer.byteLength >= TRANSFER_MIN_BYTES);
-    return large.length > 0 ? transfer(answer, large) : answer;
+    // (Only an object can hold a buffer: an answer with large buffers is one.)
+    return large.length > 0 ? (transferred(answer as T & object, large) as T) : answer;
   }
 }
 
@@ -105,7 +106,7 @@ export function withValueCodec(core: RecordApi): EngineApi {
     },
     async exportChunk(view: number, maxBytes: number) {
       const chunk = await core.exportChunk(view, maxBytes);
-      return transfer(chunk, [chunk.bytes.buffer as ArrayBuffer]);
+      return transferred(chunk, [chunk.bytes.buffer as ArrayBuffer]);
     },
   };
 }

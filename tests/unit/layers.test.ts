@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['src/tabs/', 'src/platform/', 'src/sync/'],
   ['src/engine/'],
   ['src/format/'],
-  ['src/protocol.ts', 'src/errors.ts', 'src/keys.ts', 'src/transfer.ts'],
+  ['src/protocol.ts', 'src/errors.ts', 'src/keys.ts', 'src/transfer.ts', 'src/hotpath.ts'],
 ];
 
 function files(dir: string): string[] {
