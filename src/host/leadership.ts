@@ -66,9 +66,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A User Timing mark `walden:<step>` for each step of taking the files over (lock, catalog,
  * epoch, fence, engine): where an open's time goes, readable in the worker's performance
- * timeline (`npm run bench` reads it; so can DevTools).
+ * timeline (`npm run bench` reads it; so can DevTools). Only the latest of each is kept, so a
+ * worker that takes over again and again does not pile them up.
  */
 function markOpenStep(step: string): void {
+  performance.clearMarks?.(`walden:${step}`);
   performance.mark?.(`walden:${step}`);
 }
 
