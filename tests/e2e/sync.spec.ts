@@ -17,7 +17,10 @@ class Device {
   page!: Page;
 
   async open(name: string, options: { testing?: boolean } = {}): Promise<this> {
-    await this.profile.launch();
+    // Firefox delays a new WebSocket to a server that refused the last ones (up to 60 s, growing
+    // with each failure: docs/sync.md "Offline"); these tests kill the server on purpose and
+    // expect the devices back within their timeout, so that delay is switched off here.
+    await this.profile.launch({ firefoxUserPrefs: { 'network.websocket.delay-failed-reconnects': false } });
     // walden/testing's hooks (a stalled commit) for the crash specs.
     if (options.testing) await installWaldenTesting(this.profile.context!);
     this.page = await this.profile.page();
