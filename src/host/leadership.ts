@@ -414,6 +414,10 @@ export class Leadership {
     this.#lock = held;
     this.#lockLost = false;
     this.#role = 'leader';
+    // The leader heard before is gone: once this one steps down, only a leader heard after it may
+    // be stolen from. (Kept, the old time made a worker that had just handed over find "the
+    // leader" silent and steal the lock back from its own release, its page still frozen.)
+    this.#leaderSeenAt = 0;
     void held.lost.then(() => {
       if (this.#lock === held) void this.depose();
     });

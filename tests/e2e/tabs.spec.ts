@@ -181,11 +181,7 @@ test('three tabs write through failovers (close, crash, freeze, hang, hang mid-c
     await waitForAcks(ledger, 150);
     const started = Date.now();
     const phase = (what: string) => console.log(`tabs test +${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
-    // On the IndexedDB fallback the freeze is left out here: in 1 of 5 runs no tab led within 20 s
-    // after the leader froze, most likely because the frozen worker held an IndexedDB transaction
-    // that waits for its thread (a fence compare, an open) and blocked the next leader's (a known
-    // defect of the fallback, docs/engines.md). The freeze/hang cycles below still freeze it.
-    const kills: Kill[] = backend() === 'indexeddb' ? ['close', 'Page.crash', 'hang', 'hang before write', 'hang after write'] : ['close', 'Page.crash', 'freeze', 'hang', 'hang before write', 'hang after write'];
+    const kills: Kill[] = ['close', 'Page.crash', 'freeze', 'hang', 'hang before write', 'hang after write'];
     for (const how of kills) {
       phase(`finding the leader before ${how}`);
       // Only finds the current leader (the failover bound is measured below): patient under load.
@@ -203,12 +199,30 @@ test('three tabs write through failovers (close, crash, freeze, hang, hang mid-c
               .evaluate(async () => {
                 const { errors } = (window as unknown as { tabState: { errors: string[] } }).tabState;
                 const info = await window.harness.store!.info().catch((e: Error) => String(e));
-                return { errors: errors.slice(-5), info };
+                // Who holds the store's lock and who waits for it, as the browser sees it.
+                const locks = await navigator.locks.query().then(
+                  ({ held, pending }) => ({ held: held?.map((l) => `${l.name} ${l.mode} ${l.clientId}`), pending: pending?.map((l) => `${l.name} ${l.mode} ${l.clientId}`) }),
+                  (e: Error) => String(e),
+                );
+                return { errors: errors.slice(-5), info, locks };
               })
               .catch((e: Error) => String(e)),
           ),
         );
-        throw new Error(`${how}: ${error.message}; the other tabs: ${JSON.stringify(states)}`);
+        // And what the old leader's worker did (its page may still be frozen; its worker is not).
+        const workers = await Promise.all(
+          leader.workers().map((worker) =>
+            Promise.race([
+              worker.evaluate(async () => ({
+                marks: performance.getEntriesByType('mark').map((m) => `${m.name}@${Math.round(m.startTime)}`),
+                now: Math.round(performance.now()),
+                locks: await navigator.locks.query().then(({ held, pending }) => ({ held: held?.map((l) => `${l.name} ${l.mode} ${l.clientId}`), pending: pending?.length })),
+              })),
+              new Promise((r) => setTimeout(() => r('worker did not answer in 5 s'), 5_000)),
+            ]).catch((e: Error) => String(e)),
+          ),
+        );
+        throw new Error(`${how}: ${error.message}; the other tabs: ${JSON.stringify(states)}; the old leader's workers: ${JSON.stringify(workers)}`);
       });
       const newLeaderMs = Date.now() - killed;
       const writeMs = await write;
