@@ -112,6 +112,11 @@ type NoDefault = 'onBackgroundError' | 'onSnapshotDamaged' | 'headroom' | 'atCom
 let yieldChannel: MessageChannel | undefined;
 const yielded: (() => void)[] = [];
 
+/** A port as Node's `worker_threads` has it (`ref`/`unref`; browsers have neither). */
+function nodePort(port: MessagePort): { ref?: () => void; unref?: () => void } {
+  return port as unknown as { ref?: () => void; unref?: () => void };
+}
+
 /**
  * Let other work run, then go on: a task posted through a MessageChannel. A nested
  * `setTimeout(0)` would do too, but browsers clamp it to 4 ms, which left a third of a
@@ -119,13 +124,17 @@ const yielded: (() => void)[] = [];
  */
 function macrotask(): Promise<void> {
   if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0));
+  // In Node, a port keeps the process alive while it is ref'd: only while work waits on it, so an
+  // idle store lets the process exit and a compaction in `close()` is not cut off by that exit.
   if (!yieldChannel) {
     yieldChannel = new MessageChannel();
-    yieldChannel.port1.onmessage = () => yielded.shift()?.();
-    // In Node, an open port would keep the process alive.
-    (yieldChannel.port1 as unknown as { unref?: () => void }).unref?.();
+    yieldChannel.port1.onmessage = () => {
+      yielded.shift()?.();
+      if (yielded.length === 0) nodePort(yieldChannel!.port1).unref?.();
+    };
   }
   return new Promise((resolve) => {
+    if (yielded.length === 0) nodePort(yieldChannel!.port1).ref?.();
     yielded.push(resolve);
     yieldChannel!.port2.postMessage(null);
   });

@@ -5,10 +5,11 @@
  * node:fs.)
  */
 import { expect, test } from '@playwright/test';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { snapshotName } from '../../src/format/names.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CRASHES = 10;
@@ -54,6 +55,22 @@ test(`walden/node: ${CRASHES} SIGKILLs of the writing process lose no acknowledg
       expect(info.seq).toBeGreaterThanOrEqual(Math.max(...acked.values()));
     }
     console.log(`walden/node: ${CRASHES} SIGKILLs, ${acked.size} acknowledged writes, all present`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('walden/node: a script whose last line is close() exits once the compaction in it is done', () => {
+  // Found 2026-12-06: the compaction's time slices yielded through an unref'd port, so Node exited
+  // in the middle of close() (exit code 13, "unsettled top-level await") and left it undone.
+  const dir = mkdtempSync(join(tmpdir(), 'walden-node-exit-'));
+  try {
+    const child = spawnSync(process.execPath, [join(ROOT, 'tests/node/close-at-exit.mjs'), dir], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: child.status, stdout: child.stdout, stderr: child.stderr }).toEqual({ status: 0, stdout: expect.stringMatching(/^closed \d+\n$/) as unknown as string, stderr: '' });
+    const seq = Number(child.stdout.split(' ')[1]);
+    // The compaction finished: the snapshot holds every write, the log was reset.
+    const snapshots = readdirSync(join(dir, 'exit')).filter((name) => name.startsWith('snap-'));
+    expect(snapshots).toEqual([snapshotName(seq)]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
