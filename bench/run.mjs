@@ -43,7 +43,9 @@ try {
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   };
   await load();
-  const systems = await page.evaluate(() => window.bench.systems);
+  // SYSTEMS: a comma-separated subset of the systems, for an experiment (the ratios need the raw row).
+  const only = process.env.SYSTEMS?.split(',');
+  const systems = (await page.evaluate(() => window.bench.systems)).filter((s) => !only || only.includes(s));
   for (let run = 0; run < RUNS; run++) {
     for (const workload of WORKLOADS.filter((w) => !RELOADED.includes(w))) {
       // Rotate the order so no system always runs first (warm-up, thermal, page cache).

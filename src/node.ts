@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { Engine } from './engine/engine.js';
+import { installWasmCrc32c } from './format/crc32c-wasm.js';
 import { Store } from './client/store.js';
 import { withValueCodec } from './host/values.js';
 import { NodeCatalog, NodeDirectory } from './platform/node-fs.js';
@@ -67,6 +68,8 @@ function inProcess(engine: Engine): RecordApi {
  * @throws {@link StoreError} `STORE_CORRUPTION` for damage that is not a torn tail.
  */
 export async function openStore(name: string, options: NodeOpenStoreOptions): Promise<Store> {
+  // Large checksums (a snapshot's index at open, large values) in WebAssembly once it compiles.
+  void installWasmCrc32c();
   if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name === '.' || name === '..') throw new TypeError('store name must be a string of 1 to 200 characters without "/", "\\" or NUL, and not "." or ".."');
   if (typeof options !== 'object' || options === null || typeof options.dir !== 'string') throw new TypeError('walden/node openStore needs { dir }: the folder that holds the stores');
   const durability = options.durability ?? 'strict';

@@ -7,9 +7,12 @@ import { installErrorTransfer } from './errors.js';
 import { createEngineHost } from './host/host.js';
 import { withValueCodec } from './host/values.js';
 import { serveHotPath } from './hotpath.js';
+import { installWasmCrc32c } from './format/crc32c-wasm.js';
 
 performance.mark?.('walden:worker');
 installErrorTransfer();
+// Large checksums (a snapshot's index at open, large values) in WebAssembly once it compiles.
+void installWasmCrc32c();
 const api = withValueCodec(createEngineHost());
 // get and commit on the hot path (installed first: its messages stop there), the rest on Comlink.
 serveHotPath(globalThis as unknown as Parameters<typeof serveHotPath>[0], api);

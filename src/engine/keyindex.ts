@@ -131,7 +131,7 @@ export class KeyIndex {
       if (i > 0 && !(key > keys[i - 1]!)) throw new StoreError('STORE_CORRUPTION', `${base.source.name}: the index lists keys out of order`);
       keys.push(key);
       locations.push(locationOf(base, i));
-      if ((i & 1023) === 0 && performance.now() > deadline) return;
+      if ((i & 127) === 0 && performance.now() > deadline) return;
     }
     const tree = bulkLoad(keys, locations);
     for (const [key, location] of this.#overlay) {

@@ -32,8 +32,10 @@ function readSnapshotFrame(file: FileLike, name: string, row: SnapshotRow | unde
 /**
  * Check a snapshot whole: structure, whole-file checksum (which covers the index), key order, and
  * its catalog row, if any. For an import, and for a snapshot no catalog row vouches for.
+ *
+ * @param now Entries expired by then are left out of the view (an open's; none for an import).
  */
-export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined): Verified {
+export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | undefined, now?: number): Verified {
   const frame = readSnapshotFrame(file, name, row);
   if ('problem' in frame) return frame;
   const { size, layout } = frame;
@@ -49,7 +51,7 @@ export function verifySnapshot(file: FileLike, name: string, row: SnapshotRow | 
   }
   if (crc !== layout.fileCrc) return { problem: 'file fails its checksum' };
   if (row && crc !== row.checksum) return { problem: 'checksum differs from the catalog' };
-  const view = readSnapshotIndex(index ?? readAt(file, layout.indexOffset, indexEnd - layout.indexOffset), layout);
+  const view = readSnapshotIndex(index ?? readAt(file, layout.indexOffset, indexEnd - layout.indexOffset), layout, now);
   if (view === 'damaged') return { problem: 'index footer is malformed' };
   if (!view.ordered()) return { problem: 'the index lists keys out of order' };
   return { seq: layout.seq, bytes: size, checksum: crc, view };
@@ -63,8 +65,10 @@ export type IndexedSnapshot = { seq: number; fileCrc: number; view: SnapshotInde
  * header, the trailer, and the index checksum (which covers the header) — and read its index in
  * place. The value bytes are not read: each is checked
  * against its own CRC when read, and the whole-file checksum is checked after the open.
+ *
+ * @param now Entries expired by then are left out of the view.
  */
-export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined): IndexedSnapshot {
+export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow | undefined, now?: number): IndexedSnapshot {
   const frame = readSnapshotFrame(file, name, row);
   if ('problem' in frame) return frame;
   const { size, header, layout } = frame;
@@ -72,7 +76,7 @@ export function openSnapshotIndex(file: FileLike, name: string, row: SnapshotRow
   if (row && layout.fileCrc !== row.checksum) return { problem: 'checksum differs from the catalog' };
   const index = readAt(file, layout.indexOffset, indexEnd - layout.indexOffset);
   if (crc32c(index, crc32c(header)) !== layout.indexCrc) return { problem: 'index footer fails its checksum' };
-  const view = readSnapshotIndex(index, layout);
+  const view = readSnapshotIndex(index, layout, now);
   if (view === 'damaged') return { problem: 'index footer is malformed' };
   return { seq: layout.seq, fileCrc: layout.fileCrc, view };
 }

@@ -1,5 +1,27 @@
 import CRC32C from 'crc-32/crc32c.js';
 
+/** The CRC-32C polynomial, bit-reflected. */
+export const CRC32C_POLYNOMIAL = 0x82f63b78;
+
+/** From this size on, {@link crc32c} uses the summer installed by {@link useLargeBufferCrc32c}, if any. */
+export const LARGE_BUFFER_BYTES = 64 * 1024;
+
+/** The unseeded CRC-32C of a large buffer, by faster code than the tables below (crc32c-wasm.ts). */
+let sumLarge: ((bytes: Uint8Array) => number) | undefined;
+
+/**
+ * Sum buffers of {@link LARGE_BUFFER_BYTES} or more with `sum` (which must give the same
+ * unseeded CRC-32C). The worker installs a WebAssembly one; the page keeps the tables only.
+ */
+export function useLargeBufferCrc32c(sum: (bytes: Uint8Array) => number): void {
+  sumLarge = sum;
+}
+
+/** Which code sums large buffers now (tests, diagnostics). */
+export function crc32cImplementation(): 'installed' | 'tables' {
+  return sumLarge ? 'installed' : 'tables';
+}
+
 /**
  * CRC-32C (Castagnoli) of `bytes`, as an unsigned 32-bit integer.
  *
@@ -8,12 +30,13 @@ import CRC32C from 'crc-32/crc32c.js';
  * @returns The checksum, in `[0, 2^32)`.
  */
 export function crc32c(bytes: Uint8Array, seed = 0): number {
+  if (sumLarge && bytes.byteLength >= LARGE_BUFFER_BYTES) {
+    const crc = sumLarge(bytes);
+    return seed === 0 ? crc : crc32cCombine(seed >>> 0, crc, bytes.byteLength);
+  }
   // crc-32 takes and returns the signed form; `>>> 0` makes it unsigned, `| 0` makes the seed signed again.
   return CRC32C.buf(bytes, seed | 0) >>> 0;
 }
-
-/** The CRC-32C polynomial, bit-reflected. */
-const POLY = 0x82f63b78;
 
 /** a(x)·b(x) modulo the polynomial, both bit-reflected (zlib's `multmodp`). */
 function multiplyModP(a: number, b: number): number {
@@ -25,7 +48,7 @@ function multiplyModP(a: number, b: number): number {
       if ((a & (m - 1)) === 0) break;
     }
     m >>>= 1;
-    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+    b = b & 1 ? (b >>> 1) ^ CRC32C_POLYNOMIAL : b >>> 1;
   }
   return p >>> 0;
 }

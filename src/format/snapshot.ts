@@ -179,18 +179,18 @@ export class SnapshotIndexView {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #at: Uint32Array;
-  /** Whether any entry may have an expiry (false: {@link live} has nothing to drop). */
-  readonly #mayExpire: boolean;
+  /** How many entries of the footer were left out because they had expired when it was read. */
+  readonly expired: number;
 
   /**
    * @param at The offsets in `bytes` of the entries kept (in key order).
-   * @param mayExpire False when no entry has an expiry (the reader saw every `expiresAt`).
+   * @param expired How many entries were left out as expired.
    */
-  constructor(bytes: Uint8Array, at: Uint32Array, mayExpire = true) {
+  constructor(bytes: Uint8Array, at: Uint32Array, expired = 0) {
     this.#bytes = bytes;
     this.#view = viewOf(bytes);
     this.#at = at;
-    this.#mayExpire = mayExpire;
+    this.expired = expired;
   }
 
   /** How many entries it holds. */
@@ -239,19 +239,6 @@ export class SnapshotIndexView {
     }
     return true;
   }
-
-  /** The entries not expired by `now`, and how many were left out. */
-  live(now: number): { view: SnapshotIndexView; expired: number } {
-    // The usual snapshot has no expiring key: no second pass over its entries at open.
-    if (!this.#mayExpire) return { view: this, expired: 0 };
-    const kept = new Uint32Array(this.#at.length);
-    let live = 0;
-    for (const at of this.#at) {
-      const expiresAt = this.#view.getFloat64(at + 28, true);
-      if (!(expiresAt !== 0 && expiresAt <= now)) kept[live++] = at;
-    }
-    return { view: live === this.#at.length ? this : new SnapshotIndexView(this.#bytes, kept.subarray(0, live)), expired: this.#at.length - live };
-  }
 }
 
 /**
@@ -259,26 +246,28 @@ export class SnapshotIndexView {
  * every value before it), without decoding keys: see {@link SnapshotIndexView.ordered}.
  *
  * @param index The bytes from `indexOffset` up to and including the trailer's first 16 bytes.
- * @returns The view of all entries, or `'damaged'`.
+ * @param now Entries that expired by this time (ms since the epoch) are left out, in the same
+ *   pass (a second pass over a large footer cost an open about 4 ms: code that runs once is slow).
+ * @returns The view of the entries kept, or `'damaged'`.
  */
-export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout): SnapshotIndexView | 'damaged' {
+export function readSnapshotIndex(index: Uint8Array, layout: SnapshotLayout, now = Number.NEGATIVE_INFINITY): SnapshotIndexView | 'damaged' {
   const view = viewOf(index);
   const end = index.byteLength - 16;
   if (!(layout.count <= end / SNAPSHOT_INDEX_ENTRY_BYTES)) return 'damaged';
   const entries = new Uint32Array(layout.count);
   let at = 0;
-  let expiring = 0;
+  let kept = 0;
   for (let i = 0; i < layout.count; i++) {
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES > end) return 'damaged';
     const keyLength = view.getUint32(at, true);
     const valueLength = view.getUint32(at + 4, true);
     const valueOffset = getUint64(view, at + 8);
     if (at + SNAPSHOT_INDEX_ENTRY_BYTES + keyLength > end || !(valueOffset + valueLength <= layout.indexOffset)) return 'damaged';
-    if (view.getFloat64(at + 28, true) !== 0) expiring++;
-    entries[i] = at;
+    const expiresAt = view.getFloat64(at + 28, true);
+    if (expiresAt === 0 || expiresAt > now) entries[kept++] = at;
     at += SNAPSHOT_INDEX_ENTRY_BYTES + keyLength;
   }
-  return at === end ? new SnapshotIndexView(index, entries, expiring > 0) : 'damaged';
+  return at === end ? new SnapshotIndexView(index, kept === layout.count ? entries : entries.subarray(0, kept), layout.count - kept) : 'damaged';
 }
 
 /** Where the bytes the index checksum covers end in a snapshot of `size` bytes (the header, the index, the trailer's offset and count). */

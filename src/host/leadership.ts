@@ -18,7 +18,8 @@
 import type { Engine } from '../engine/engine.js';
 import { Fence, FencedOut } from '../engine/fence.js';
 import type { Directory, FileLike } from '../engine/ports.js';
-import { IdbCatalog, openCatalogDb } from '../platform/catalog.js';
+import type { IDBPDatabase } from 'idb';
+import { IdbCatalog, openCatalogDb, type CatalogSchema } from '../platform/catalog.js';
 import { isSyncHandleRefusal, openBackendDirectory, resolveBackend } from '../platform/backend.js';
 import type { BackendChoice, PageSignal, TabRole } from '../protocol.js';
 import { acquireLock, othersWaiting, type HeldLock } from '../tabs/locks.js';
@@ -127,6 +128,8 @@ export class Leadership {
   readonly #events: LeadershipEvents;
   readonly #backend: BackendChoice;
   #catalog: IdbCatalog | undefined;
+  /** The catalog database, opening since this worker first asked for the lock (the two overlap). */
+  #catalogDb: Promise<IDBPDatabase<CatalogSchema>> | undefined;
 
   #role: TabRole = 'follower';
   #engine: Engine | undefined;
@@ -214,6 +217,7 @@ export class Leadership {
 
   /** Take the lock if it is free, else ask who leads and queue for it. */
   async join(): Promise<void> {
+    void this.#openCatalogDb();
     const held = await acquireLock(this.#store, 'now');
     this.#joined = true;
     if (held) void this.#promote(held);
@@ -352,6 +356,21 @@ export class Leadership {
     if (this.#role === 'leader') await this.stepDown(false, !this.followersListening);
     this.#catalog?.close();
     this.#catalog = undefined;
+    void this.#catalogDb?.then((db) => db.close(), () => {});
+    this.#catalogDb = undefined;
+  }
+
+  /** The catalog database: opened once, from the first lock request on. */
+  #openCatalogDb(): Promise<IDBPDatabase<CatalogSchema>> {
+    if (!this.#catalogDb) {
+      const opening = openCatalogDb();
+      this.#catalogDb = opening;
+      // A failure is the open's to report, when this worker leads; the next attempt opens anew.
+      opening.catch(() => {
+        if (this.#catalogDb === opening) this.#catalogDb = undefined;
+      });
+    }
+    return this.#catalogDb;
   }
 
   #announce(ready: boolean): void {
@@ -372,6 +391,7 @@ export class Leadership {
     if (!this.#joined || this.#stopped || this.#queued || this.#role === 'leader' || !this.#pageVisible) return;
     const controller = new AbortController();
     this.#queued = controller;
+    void this.#openCatalogDb();
     acquireLock(this.#store, 'queue', controller.signal).then(
       (held) => {
         // Withdrawn meanwhile (a steal began, the page was hidden, the store closed), yet granted
@@ -426,7 +446,7 @@ export class Leadership {
     let directory = backend.then((name) => openBackendDirectory(this.#store, name));
     directory.catch(() => {});
     try {
-      const catalog = (this.#catalog ??= new IdbCatalog(await openCatalogDb()));
+      const catalog = (this.#catalog ??= new IdbCatalog(await this.#openCatalogDb()));
       markOpenStep('catalog');
       this.#epoch = await catalog.nextEpoch(this.#store);
       markOpenStep('epoch');

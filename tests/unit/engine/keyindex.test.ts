@@ -19,9 +19,9 @@ function snapshotIndex(keys: string[], expiredEvery = 0) {
   for (const chunk of chunks) (file.set(chunk, at), (at += chunk.byteLength));
   const layout = decodeSnapshotLayout(file.subarray(0, SNAPSHOT_HEADER_BYTES), file.subarray(file.byteLength - SNAPSHOT_TRAILER_BYTES), file.byteLength);
   if (typeof layout === 'string') throw new Error(layout);
-  const read = readSnapshotIndex(file.subarray(layout.indexOffset, file.byteLength - 16), layout);
+  const read = readSnapshotIndex(file.subarray(layout.indexOffset, file.byteLength - 16), layout, 1000);
   if (read === 'damaged') throw new Error('damaged');
-  return read.live(1000);
+  return { view: read, expired: read.expired };
 }
 
 const at = (seq: number): ValueLocation => ({ source, offset: seq, length: 1, crc: 0, seq, expiresAt: 0 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOps, decodeRecord, decodeSegmentHeader, encodeRecords, encodeSegmentHeader, WAL_HEADER_BYTES } from '../../../src/format/wal.js';
-import { crc32c, crc32cCombine } from '../../../src/format/crc32c.js';
+import CRC32C from 'crc-32/crc32c.js';
+import { crc32c, crc32cCombine, crc32cImplementation } from '../../../src/format/crc32c.js';
+import { installWasmCrc32c } from '../../../src/format/crc32c-wasm.js';
 import fc from 'fast-check';
 
 const bytes = (hex: string) => Uint8Array.from(hex.trim().split(/\s+/).map((h) => Number.parseInt(h, 16)));
@@ -13,6 +15,21 @@ const GOLDEN_SEGMENT = bytes(`
 describe('CRC-32C', () => {
   it('matches the standard check value', () => {
     expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+  });
+
+  it('sums large buffers in WebAssembly with the same results as the JavaScript tables, seeded or not (property)', async () => {
+    await installWasmCrc32c();
+    expect(crc32cImplementation()).toBe('installed');
+    const js = (bytes: Uint8Array, seed = 0) => CRC32C.buf(bytes, seed | 0) >>> 0;
+    const big = new Uint8Array(300_000).map((_, i) => (i * 2654435761) >>> 24);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 64 * 1024 - 2, max: 100_000 }), fc.nat({ max: 0xffff_ffff }), (from, length, seed) => {
+        const bytes = big.subarray(from, from + length);
+        expect(crc32c(bytes)).toBe(js(bytes));
+        expect(crc32c(bytes, seed)).toBe(js(bytes, seed));
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 
