@@ -11,9 +11,15 @@ import { installWasmCrc32c } from './format/crc32c-wasm.js';
 
 performance.mark?.('walden:worker');
 installErrorTransfer();
-// Large checksums (a snapshot's index at open, large values) in WebAssembly once it compiles.
-void installWasmCrc32c();
 const api = withValueCodec(createEngineHost());
+// Large checksums (a snapshot's index at open, large values) in WebAssembly once it compiles:
+// compiled from the open call on, while the lock and the catalog are awaited (compiled as the
+// script started, it delayed the open call by about 1 ms).
+const open = api.open;
+api.open = (...args) => {
+  void installWasmCrc32c();
+  return open.apply(api, args);
+};
 // get and commit on the hot path (installed first: its messages stop there), the rest on Comlink.
 serveHotPath(globalThis as unknown as Parameters<typeof serveHotPath>[0], api);
 expose(api);

@@ -20,7 +20,7 @@ import { Fence, FencedOut } from '../engine/fence.js';
 import type { Directory, FileLike } from '../engine/ports.js';
 import type { IDBPDatabase } from 'idb';
 import { IdbCatalog, openCatalogDb, type CatalogSchema } from '../platform/catalog.js';
-import { isSyncHandleRefusal, openBackendDirectory, resolveBackend } from '../platform/backend.js';
+import { isSyncHandleRefusal, openBackendDirectory, openStoreDirectory } from '../platform/backend.js';
 import type { BackendChoice, PageSignal, TabRole } from '../protocol.js';
 import { acquireLock, othersWaiting, type HeldLock } from '../tabs/locks.js';
 import { HEARTBEAT_MS, LEADER_SILENT_MS, OPENING_SILENT_MS, type TabMessage } from '../tabs/messages.js';
@@ -92,8 +92,14 @@ async function claimHeld(fence: Fence): Promise<boolean> {
   }
 }
 
+/** A directory whose opened files can all be closed at once. */
+interface TrackedFiles {
+  dir: Directory;
+  closeAll(): void;
+}
+
 /** A directory that remembers what it opened, to close it all if opening the engine fails. */
-function tracked(dir: Directory): { dir: Directory; closeAll(): void } {
+function tracked(dir: Directory): TrackedFiles {
   const opened: FileLike[] = [];
   return {
     dir: {
@@ -217,8 +223,9 @@ export class Leadership {
 
   /** Take the lock if it is free, else ask who leads and queue for it. */
   async join(): Promise<void> {
+    const asked = acquireLock(this.#store, 'now');
     void this.#openCatalogDb();
-    const held = await acquireLock(this.#store, 'now');
+    const held = await asked;
     this.#joined = true;
     if (held) void this.#promote(held);
     else {
@@ -442,9 +449,20 @@ export class Leadership {
       if (this.#lock === held) void this.depose();
     });
     // The directory handle holds no file open: get it while IndexedDB opens.
-    let backend = resolveBackend(this.#store, this.#backend);
-    let directory = backend.then((name) => openBackendDirectory(this.#store, name));
-    directory.catch(() => {});
+    let { backend, directory } = openStoreDirectory(this.#store, this.#backend);
+    // The fence's handle opens while the catalog hands out the epoch (about 1.5 ms of an open):
+    // opening reads and claims nothing, so the order below stays the protocol's.
+    let early: Promise<{ files: TrackedFiles; fence: Promise<Fence> }> | undefined = directory.then((dir) => {
+      const files = tracked(dir);
+      const fence = Fence.open(files.dir);
+      fence.catch(() => {});
+      return { files, fence };
+    });
+    early.catch(() => {});
+    const dropEarly = () => {
+      void early?.then(({ files, fence }) => fence.finally(() => files.closeAll()), () => {}).catch(() => {});
+      early = undefined;
+    };
     try {
       const catalog = (this.#catalog ??= new IdbCatalog(await this.#openCatalogDb()));
       markOpenStep('catalog');
@@ -457,12 +475,17 @@ export class Leadership {
       let engine: Engine;
       let takeover = stolen;
       for (let attempt = 0; ; attempt++) {
-        if (this.#lockLost || this.#stopped) return;
-        const files = tracked(await directory);
+        if (this.#lockLost || this.#stopped) {
+          dropEarly();
+          return;
+        }
+        const opened = early ? await early : undefined;
+        early = undefined;
+        const files = opened?.files ?? tracked(await directory);
         try {
           // - The fence first: from here the old leader acknowledges nothing, so what this one
           //   reads below is everything that was ever acknowledged.
-          const claimed = await Fence.open(files.dir);
+          const claimed = await (opened?.fence ?? Fence.open(files.dir));
           // A predecessor that did not let go cleanly (stolen from, crashed, frozen) may still
           // write into its last segment: then the log goes on in a segment of this leader's own.
           const prior = claimed.state();
@@ -505,6 +528,7 @@ export class Leadership {
       if (this.#sawLeader) this.stats.failovers++;
       this.#events.leading(engine);
     } catch (error) {
+      dropEarly();
       this.#role = 'follower';
       this.#stopBeating();
       this.#engine = undefined;

