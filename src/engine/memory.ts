@@ -179,6 +179,11 @@ export class MemoryDirectory implements Directory {
     return this.#files.get(name)?.current.slice();
   }
 
+  /** The bytes of a file as last flushed (a copy), for tests. */
+  durableBytes(name: string): Uint8Array | undefined {
+    return this.#files.get(name)?.durable.slice();
+  }
+
   /** Replace a file's bytes (both current and durable), for tests that damage files. */
   setBytes(name: string, bytes: Uint8Array): void {
     const state = this.#files.get(name) ?? new FileState();

@@ -44,6 +44,26 @@ async function history(engine: Engine, since: number): Promise<[number, string[]
 }
 
 describe('takeover from a leader that still runs', () => {
+  it('the claim, written and not flushed, stops the old leader; a power loss after the takeover loses nothing acknowledged', async () => {
+    const dir = new MemoryDirectory({ sharedHandles: true });
+    const catalog = new MemoryCatalog(dir);
+    const a = await leader(dir, catalog, 1, false);
+    expect(await a.engine.commit([[put('k1', 'one')]])).toEqual([1]);
+    const b = await leader(dir, catalog, 2, true);
+    // Not flushed: the old leader sees it through its own handle all the same.
+    expect(dir.durableBytes('fence')).not.toEqual(dir.bytes('fence'));
+    await expect(a.engine.commit([[put('late', 'from A')]])).rejects.toBeInstanceOf(FencedOut);
+    expect(await b.engine.commit([[put('k2', 'two')]])).toEqual([2]);
+    // The machine loses power: the claim is gone from the fence, the acknowledged records are not.
+    dir.afterCrash({ powerLoss: true });
+    const c = await leader(dir, catalog, 3, false);
+    expect(dump(c.engine)).toEqual(new Map([['k1', 'one'], ['k2', 'two']]));
+    // A's late record, flushed past the seal of its segment, is still not replayed.
+    expect(c.engine.info().recovery.droppedRecords).toBe(1);
+    expect(await c.engine.commit([[put('k3', 'three')]])).toEqual([3]);
+    await c.stop();
+  });
+
   it('the old leader acknowledges nothing after it, and its late records are never replayed', async () => {
     const dir = new MemoryDirectory({ sharedHandles: true });
     const catalog = new MemoryCatalog(dir);
