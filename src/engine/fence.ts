@@ -1,7 +1,7 @@
 /**
  * The leadership fence: the file `fence` in a store's directory holds the epoch of the leader
- * that owns the files. A leader that takes over writes its epoch there, and flushes, before it
- * reads the log; every leader reads it (a few microseconds through its sync handle) after each
+ * that owns the files. A leader that takes over writes its epoch there (see {@link Fence.claim}
+ * for why only IndexedDB flushes it) before it reads the log; every leader reads it (a few microseconds through its sync handle) after each
  * flush and before it acknowledges anything, and before each step of a compaction. A leader
  * that finds a newer epoch was replaced while its thread did not run (a frozen or hung tab): it
  * acknowledges nothing more. A leader that closes its files cleanly marks the fence released;
