@@ -263,7 +263,8 @@ try {
   } catch {
     // gone
   }
-  for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
+  // Retried: a WebKit process killed a moment ago may still be finishing a write in its cache.
+  for (const dir of profiles) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 mkdirSync('test-results', { recursive: true });
 writeFileSync('test-results/webkit.json', JSON.stringify({ passed, failed }));

@@ -20,6 +20,15 @@ function freePort() {
   });
 }
 
+/** Whether process `pid` still runs (a zombie has stopped: only its parent's wait is missing). */
+function running(pid) {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 /** Every process below `root` (the driver's browser and WebKit's web and network processes). */
 function descendants(root) {
   const all = readdirSync('/proc')
@@ -131,9 +140,23 @@ export class WebKitSession {
     await this.#call('DELETE', this.#session('/window'));
   }
 
-  /** End the session: the browser quits as it would when closed. */
+  /**
+   * End the session: the browser quits as it would when closed. Resolves once every WebKit
+   * process of it is gone (killed after 5 s), so nothing writes into the profile afterwards (a
+   * network process still writing its cache made removing the profile fail, in CI).
+   */
   async close() {
+    const processes = descendants(this.#driver.pid);
     await this.#call('DELETE', this.#session('')).catch(() => {});
+    const alive = () => processes.filter(running);
+    for (const deadline = Date.now() + 5000; alive().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const pid of alive()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     this.#driver.kill();
   }
 
