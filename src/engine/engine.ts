@@ -14,7 +14,7 @@ import { readAt, type Catalog, type Directory } from './ports.js';
 import type { Source, ValueLocation } from './location.js';
 import { snapshotName } from '../format/names.js';
 import { iterateRange } from './range.js';
-import { appliedSeqs, LEDGER_TTL_MS, ledgerKey, recordRequest } from './ledger.js';
+import { appliedSeqs, encodeLedger, LEDGER_TTL_MS, ledgerKey, readLedger, recordRequest, type LedgerRow } from './ledger.js';
 import { readRecords } from './history.js';
 import { repoint, SCAN_RUN_BYTES, writeSnapshot, type SnapshotSource } from './snapshot-writer.js';
 import { recover, type OpenSnapshot } from './recovery.js';
@@ -165,6 +165,8 @@ export class Engine {
   /** Frozen views handed to change-feed readers that were reset, and to exports; they pin the files they use. */
   readonly #views = new FrozenViews();
   /** How views read values. */
+  /** The request ledger's rows as last written or read, per ledger key, with the seq of the record that holds them (see {@link Engine.#ledgerRows}). */
+  readonly #ledgerRowsBySeq = new Map<string, { seq: number; rows: readonly LedgerRow[] }>();
   readonly #viewReader: ViewReader = { read: (location, key) => this.#read(location, key), expired: (location, now) => this.#expired(location, now) };
   readonly #report: RecoveryReport;
   readonly #openMs: number;
@@ -319,11 +321,27 @@ export class Engine {
     if (writes.length === 0) return writes;
     const key = ledgerKey(request.client);
     const location = this.#index.get(key);
-    const current = location && !this.#expired(location) ? this.#read(location, key) : undefined;
-    const seqs = appliedSeqs(current, request.n);
+    const rows = location && !this.#expired(location) ? this.#ledgerRows(key, location) : [];
+    const seqs = appliedSeqs(rows, request.n);
     if (seqs) return seqs;
-    const entry: EncodedOp = { type: 'put', key, value: recordRequest(current, request.n, this.#seq + 1, writes.length), expiresAt: this.#options.now() + LEDGER_TTL_MS };
+    const next = recordRequest(rows, request.n, this.#seq + 1, writes.length);
+    // The entry goes into the last record: its seq says which rows the index holds once it is published.
+    this.#ledgerRowsBySeq.set(key, { seq: this.#seq + writes.length, rows: next });
+    const entry: EncodedOp = { type: 'put', key, value: encodeLedger(next), expiresAt: this.#options.now() + LEDGER_TTL_MS };
     return [...writes.slice(0, -1), [...writes[writes.length - 1]!, entry]];
+  }
+
+  /**
+   * The rows of the ledger entry at `location`: from memory when this engine wrote them (or read
+   * them) at the seq the index holds, else read and decoded. One record writes a key once, so
+   * the seq names the value; rows kept for a commit that failed name a seq the index never gets.
+   */
+  #ledgerRows(key: string, location: ValueLocation): readonly LedgerRow[] {
+    const known = this.#ledgerRowsBySeq.get(key);
+    if (known?.seq === location.seq) return known.rows;
+    const rows = readLedger(this.#read(location, key));
+    this.#ledgerRowsBySeq.set(key, { seq: location.seq, rows });
+    return rows;
   }
 
   /** Append and publish `prepared` (with a settle between them where flushes are durable later). */

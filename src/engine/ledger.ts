@@ -18,7 +18,7 @@ export const LEDGER_WINDOW = 16;
 export const LEDGER_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** One remembered request: its number, its first seq and how many records it wrote. */
-type LedgerRow = [n: number, first: number, count: number];
+export type LedgerRow = readonly [n: number, first: number, count: number];
 
 /** The ledger key of `client`. */
 export function ledgerKey(client: string): string {
@@ -26,7 +26,7 @@ export function ledgerKey(client: string): string {
 }
 
 /** Decode a ledger value; a malformed one counts as empty (it only ever loses deduplication). */
-function rowsOf(bytes: Uint8Array | undefined): LedgerRow[] {
+export function readLedger(bytes: Uint8Array | undefined): readonly LedgerRow[] {
   if (!bytes) return [];
   try {
     const rows = JSON.parse(decodeUtf8(bytes)) as unknown;
@@ -36,15 +36,20 @@ function rowsOf(bytes: Uint8Array | undefined): LedgerRow[] {
   }
 }
 
-/** The seqs request `n` got, if the ledger value `bytes` remembers it. */
-export function appliedSeqs(bytes: Uint8Array | undefined, n: number): number[] | undefined {
-  const row = rowsOf(bytes).find(([m]) => m === n);
+/** The seqs request `n` got, if the ledger `rows` remember it. */
+export function appliedSeqs(rows: readonly LedgerRow[], n: number): number[] | undefined {
+  const row = rows.find(([m]) => m === n);
   return row && Array.from({ length: row[2] }, (_, i) => row[1] + i);
 }
 
-/** The ledger value after request `n` wrote `count` records from seq `first`. */
-export function recordRequest(bytes: Uint8Array | undefined, n: number, first: number, count: number): Uint8Array {
-  const rows = rowsOf(bytes).filter(([m]) => m !== n);
-  rows.push([n, first, count]);
-  return encodeUtf8(JSON.stringify(rows.slice(-LEDGER_WINDOW)));
+/** The ledger rows after request `n` wrote `count` records from seq `first` (the last {@link LEDGER_WINDOW}). */
+export function recordRequest(rows: readonly LedgerRow[], n: number, first: number, count: number): readonly LedgerRow[] {
+  const kept = rows.filter(([m]) => m !== n);
+  kept.push([n, first, count]);
+  return kept.length > LEDGER_WINDOW ? kept.slice(-LEDGER_WINDOW) : kept;
+}
+
+/** The value that stores `rows`. */
+export function encodeLedger(rows: readonly LedgerRow[]): Uint8Array {
+  return encodeUtf8(JSON.stringify(rows));
 }

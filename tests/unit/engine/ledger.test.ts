@@ -59,6 +59,31 @@ describe('request ledger', () => {
     await engine.close();
   });
 
+  it('a tagged commit that failed is not remembered: its retry is applied, after it the ledger holds both clients’ requests', async () => {
+    const m = machine();
+    const engine = await openEngine(m, { ...options, preallocateBytes: 0 });
+    expect(await engine.commit([[put('a', '1')]], { client: 'c', n: 1 })).toEqual([1]);
+    m.dir.quotaBytes = 400;
+    await expect(engine.commit([[put('big', 'x'.repeat(600))]], { client: 'c', n: 2 })).rejects.toMatchObject({ code: 'STORE_QUOTA_EXCEEDED' });
+    m.dir.quotaBytes = undefined;
+    // Another client's commit takes the seq the failed one would have had.
+    expect(await engine.commit([[put('o', '1')]], { client: 'other', n: 1 })).toEqual([2]);
+    expect(await engine.commit([[put('big', 'y')]], { client: 'c', n: 2 })).toEqual([3]);
+    expect(await engine.commit([[put('big', 'y')]], { client: 'c', n: 2 })).toEqual([3]);
+    expect(await engine.commit([[put('a', '1')]], { client: 'c', n: 1 })).toEqual([1]);
+    await engine.compact();
+    expect(await engine.commit([[put('o', '1')]], { client: 'other', n: 1 })).toEqual([2]);
+    expect(await engine.commit([[put('d', '4')]], { client: 'c', n: 3 })).toEqual([4]);
+    await engine.close();
+    // What the engine kept in memory is what the files say.
+    const reopened = await openEngine(m, options);
+    for (const [client, n, seqs] of [['c', 1, [1]], ['c', 2, [3]], ['c', 3, [4]], ['other', 1, [2]]] as const) {
+      expect(await reopened.commit([[put('never', 'applied')]], { client, n })).toEqual(seqs);
+    }
+    expect(reopened.info().seq).toBe(4);
+    await reopened.close();
+  });
+
   it('expires with the store’s expiry, a day after the client’s last write', async () => {
     const m = machine();
     let now = 1_000;
