@@ -4,12 +4,12 @@
  *
  * Each tab's worker (a "client") numbers its forwarded commit groups 1, 2, 3, … The leader
  * appends a hidden entry `\u0000walden:req:<client>` to the last record of every tagged group,
- * holding the last {@link LEDGER_WINDOW} request numbers with their seqs. The entry lives in
+ * holding the last {@link LEDGER_WINDOW} request numbers with their seqs (binary: {@link encodeLedger}). The entry lives in
  * the index like any key, so snapshots and the log carry it; users never see it (the reserved
  * prefix is filtered from scans, feeds and counts, and refused as a key). It expires after
  * {@link LEDGER_TTL_MS}, so a tab that never comes back leaves nothing behind.
  */
-import { decodeUtf8, encodeUtf8 } from '../format/bytes.js';
+import { decodeUtf8 } from '../format/bytes.js';
 import { RESERVED_PREFIX } from '../keys.js';
 
 /** Request numbers remembered per client: a follower keeps at most this many commits in flight. */
@@ -25,15 +25,83 @@ export function ledgerKey(client: string): string {
   return `${RESERVED_PREFIX}req:${client}`;
 }
 
+/** First byte of a ledger value in the binary layout; the first layout was UTF-8 JSON (`[`). */
+const BINARY_LEDGER = 0x01;
+
 /** Decode a ledger value; a malformed one counts as empty (it only ever loses deduplication). */
 export function readLedger(bytes: Uint8Array | undefined): readonly LedgerRow[] {
-  if (!bytes) return [];
+  if (!bytes || bytes.byteLength === 0) return [];
+  if (bytes[0] === BINARY_LEDGER) return readBinaryLedger(bytes);
   try {
     const rows = JSON.parse(decodeUtf8(bytes)) as unknown;
-    return Array.isArray(rows) ? (rows.filter((r) => Array.isArray(r) && r.length === 3 && r.every(Number.isSafeInteger)) as LedgerRow[]) : [];
+    return Array.isArray(rows) ? (rows.filter((r) => Array.isArray(r) && r.length === 3 && r.every((x) => Number.isSafeInteger(x) && x >= 0)) as LedgerRow[]) : [];
   } catch {
     return [];
   }
+}
+
+/**
+ * Rows from the binary layout. Per row: a varint `count × 4 + (n went down ? 2 : 0) + (firstSeq
+ * went down ? 1 : 0)`, then how far n and firstSeq moved from the row before (from 0 for the
+ * first row) as varints: about 3 bytes a row, where JSON took about 14.
+ */
+function readBinaryLedger(bytes: Uint8Array): readonly LedgerRow[] {
+  const rows: LedgerRow[] = [];
+  const reader = { at: 1 };
+  let n = 0;
+  let first = 0;
+  while (reader.at < bytes.byteLength) {
+    const head = readVarint(bytes, reader);
+    const dn = readVarint(bytes, reader);
+    const dfirst = readVarint(bytes, reader);
+    if (head === undefined || dn === undefined || dfirst === undefined) return [];
+    n += head % 4 >= 2 ? -dn : dn;
+    first += head % 2 === 1 ? -dfirst : dfirst;
+    const count = Math.floor(head / 4);
+    if (![n, first, count].every((x) => Number.isSafeInteger(x) && x >= 0)) return [];
+    rows.push([n, first, count]);
+  }
+  return rows;
+}
+
+/** The value that stores `rows`, in the binary layout (see `readBinaryLedger`). */
+export function encodeLedger(rows: readonly LedgerRow[]): Uint8Array {
+  const out = new Uint8Array(1 + rows.length * 3 * 8);
+  out[0] = BINARY_LEDGER;
+  let at = 1;
+  let n = 0;
+  let first = 0;
+  for (const row of rows) {
+    at = writeVarint(out, at, row[2] * 4 + (row[0] < n ? 2 : 0) + (row[1] < first ? 1 : 0));
+    at = writeVarint(out, at, Math.abs(row[0] - n));
+    at = writeVarint(out, at, Math.abs(row[1] - first));
+    [n, first] = row;
+  }
+  return out.slice(0, at);
+}
+
+/** Write `value` (a safe non-negative integer) as 7-bit groups, low first; returns the end. */
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[at++] = value;
+  return at;
+}
+
+/** The varint at `reader.at` (advanced past it), or undefined when it is cut off or longer than 8 bytes. */
+function readVarint(bytes: Uint8Array, reader: { at: number }): number | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    const byte = bytes[reader.at++];
+    if (byte === undefined) return undefined;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 0x80;
+  }
+  return undefined;
 }
 
 /** The seqs request `n` got, if the ledger `rows` remember it. */
@@ -47,9 +115,4 @@ export function recordRequest(rows: readonly LedgerRow[], n: number, first: numb
   const kept = rows.filter(([m]) => m !== n);
   kept.push([n, first, count]);
   return kept.length > LEDGER_WINDOW ? kept.slice(-LEDGER_WINDOW) : kept;
-}
-
-/** The value that stores `rows`. */
-export function encodeLedger(rows: readonly LedgerRow[]): Uint8Array {
-  return encodeUtf8(JSON.stringify(rows));
 }

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';
 import { FaultPlan, SimulatedCrash } from '../../../src/engine/memory.js';
-import { LEDGER_TTL_MS, LEDGER_WINDOW, ledgerKey } from '../../../src/engine/ledger.js';
+import fc from 'fast-check';
+import { encodeLedger, LEDGER_TTL_MS, LEDGER_WINDOW, ledgerKey, readLedger, type LedgerRow } from '../../../src/engine/ledger.js';
+import { encodeUtf8 } from '../../../src/format/bytes.js';
 import type { EncodedOp } from '../../../src/protocol.js';
 import { dump, machine, openEngine, put } from '../support/engine.js';
 
@@ -25,6 +27,39 @@ async function runRequests(engine: Engine, acked: Map<number, number[]>): Promis
 }
 
 describe('request ledger', () => {
+  it('encodes its rows in a few bytes each and reads back exactly what it wrote, in any order of requests', () => {
+    const row = fc.tuple(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 1_000_000 }));
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: LEDGER_WINDOW }), (rows) => {
+        expect(readLedger(encodeLedger(rows))).toEqual(rows);
+      }),
+    );
+    const typical: LedgerRow[] = Array.from({ length: LEDGER_WINDOW }, (_, i) => [1000 + i, 2_000_000 + 3 * i, 1]);
+    expect(encodeLedger(typical).byteLength).toBeLessThanOrEqual(1 + 5 + 3 * LEDGER_WINDOW);
+  });
+
+  it('reads the first layout (UTF-8 JSON) and counts a damaged value as empty', () => {
+    expect(readLedger(encodeUtf8('[[1,10,2],[2,12,1]]'))).toEqual([[1, 10, 2], [2, 12, 1]]);
+    const encoded = encodeLedger([[7, 100_000, 3]]);
+    expect(readLedger(encoded.subarray(0, encoded.byteLength - 1))).toEqual([]); // cut off
+    expect(readLedger(Uint8Array.of(0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))).toEqual([]); // too long
+    expect(readLedger(encodeLedger([[5, 10, 1], [2, 3, 1]]).fill(0x02, 0, 1))).toEqual([]); // unknown layout
+    expect(readLedger(Uint8Array.of(0x01, 0x02, 0x05, 0x00))).toEqual([]); // a seq below 0
+    expect(readLedger(new Uint8Array())).toEqual([]);
+  });
+
+  it('answers a request recorded in the first layout (a store written by an earlier version)', async () => {
+    const m = machine();
+    let engine = await openEngine(m, options);
+    await engine.commit([[put('a', '1')], [{ type: 'put', key: ledgerKey('old'), value: encodeUtf8('[[4,1,2]]') }]]);
+    await engine.close();
+    engine = await openEngine(m, options);
+    expect(await engine.commit([[put('a', 'again')]], { client: 'old', n: 4 })).toEqual([1, 2]);
+    expect(await engine.commit([[put('b', '2')]], { client: 'old', n: 5 })).toEqual([3]);
+    expect(await engine.commit([[put('a', 'again')]], { client: 'old', n: 4 })).toEqual([1, 2]);
+    await engine.close();
+  });
+
   it('returns the original seqs for a request it has applied, without writing', async () => {
     const m = machine();
     const engine = await openEngine(m, options);
