@@ -164,9 +164,9 @@ export class Engine {
   readonly #commitListeners = new Set<(records: EncodedChange[]) => void>();
   /** Frozen views handed to change-feed readers that were reset, and to exports; they pin the files they use. */
   readonly #views = new FrozenViews();
-  /** How views read values. */
   /** The request ledger's rows as last written or read, per ledger key, with the seq of the record that holds them (see {@link Engine.#ledgerRows}). */
   readonly #ledgerRowsBySeq = new Map<string, { seq: number; rows: readonly LedgerRow[] }>();
+  /** How views read values. */
   readonly #viewReader: ViewReader = { read: (location, key) => this.#read(location, key), expired: (location, now) => this.#expired(location, now) };
   readonly #report: RecoveryReport;
   readonly #openMs: number;

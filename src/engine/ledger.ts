@@ -4,12 +4,12 @@
  *
  * Each tab's worker (a "client") numbers its forwarded commit groups 1, 2, 3, … The leader
  * appends a hidden entry `\u0000walden:req:<client>` to the last record of every tagged group,
- * holding the last {@link LEDGER_WINDOW} request numbers with their seqs (binary: {@link encodeLedger}). The entry lives in
- * the index like any key, so snapshots and the log carry it; users never see it (the reserved
+ * holding the last {@link LEDGER_WINDOW} request numbers with their seqs (binary: {@link encodeLedger}).
+ * The entry lives in the index like any key, so snapshots and the log carry it; users never see it (the reserved
  * prefix is filtered from scans, feeds and counts, and refused as a key). It expires after
  * {@link LEDGER_TTL_MS}, so a tab that never comes back leaves nothing behind.
  */
-import { decodeUtf8 } from '../format/bytes.js';
+import { decodeUtf8, readVarint, writeVarint } from '../format/bytes.js';
 import { RESERVED_PREFIX } from '../keys.js';
 
 /** Request numbers remembered per client: a follower keeps at most this many commits in flight. */
@@ -78,30 +78,6 @@ export function encodeLedger(rows: readonly LedgerRow[]): Uint8Array {
     [n, first] = row;
   }
   return out.slice(0, at);
-}
-
-/** Write `value` (a safe non-negative integer) as 7-bit groups, low first; returns the end. */
-function writeVarint(out: Uint8Array, at: number, value: number): number {
-  while (value >= 0x80) {
-    out[at++] = (value % 0x80) | 0x80;
-    value = Math.floor(value / 0x80);
-  }
-  out[at++] = value;
-  return at;
-}
-
-/** The varint at `reader.at` (advanced past it), or undefined when it is cut off or longer than 8 bytes. */
-function readVarint(bytes: Uint8Array, reader: { at: number }): number | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 8; i++) {
-    const byte = bytes[reader.at++];
-    if (byte === undefined) return undefined;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 0x80;
-  }
-  return undefined;
 }
 
 /** The seqs request `n` got, if the ledger `rows` remember it. */

@@ -103,3 +103,33 @@ export function isAllZero(bytes: Uint8Array): boolean {
 export function seqHex(seq: number): string {
   return seq.toString(16).padStart(16, '0');
 }
+
+/**
+ * Write `value` (a safe non-negative integer) as an unsigned LEB128 varint, 7 bits a byte, low
+ * first, at `at` in `out` (which needs room for 8 bytes); returns where it ends.
+ */
+export function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[at++] = value;
+  return at;
+}
+
+/**
+ * The unsigned LEB128 varint at `reader.at` in `bytes`, moving `reader.at` past it; undefined
+ * when the bytes end first or it runs past 9 bytes.
+ */
+export function readVarint(bytes: Uint8Array, reader: { at: number }): number | undefined {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    const byte = bytes[reader.at++];
+    if (byte === undefined) return undefined;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 0x80;
+    if (scale > 2 ** 56) return undefined;
+  }
+}

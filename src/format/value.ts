@@ -5,6 +5,7 @@
  * (same offsets, one buffer for views that shared one), Blobs and Files. The grammar is in
  * `docs/format.md` ("Values"). The worker runs it; the engine stores its output as opaque bytes.
  */
+import { readVarint, writeVarint } from './bytes.js';
 
 /** The first byte of every encoded value. */
 export const VALUE_FORMAT_VERSION = 1;
@@ -116,11 +117,7 @@ class Writer {
   }
   varint(n: number): void {
     this.reserve(8);
-    while (n >= 0x80) {
-      this.bytes[this.at++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.bytes[this.at++] = n;
+    this.at = writeVarint(this.bytes, this.at, n);
   }
   f64(n: number): void {
     this.reserve(8);
@@ -450,15 +447,10 @@ class Decoder {
     return this.bytes[this.at++]!;
   }
   varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (;;) {
-      const b = this.byte();
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 0x80;
-      if (scale > 2 ** 56) throw new ValueFormatError(`varint too long at byte ${this.at}`);
-    }
+    const n = readVarint(this.bytes, this);
+    if (n !== undefined) return n;
+    if (this.at > this.bytes.length) throw new ValueFormatError(`value ends early at byte ${this.bytes.length}`);
+    throw new ValueFormatError(`varint too long at byte ${this.at}`);
   }
   f64(): number {
     this.#need(8);
