@@ -32,10 +32,10 @@ async function openTab(context: BrowserContext, ledger: Ledger, name: string, ta
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   await page.evaluate(
     async ({ name, tab }) => {
-      const w = window as unknown as { reportAck(k: string, s: number): Promise<void>; tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } };
+      const w = window as unknown as { reportAck(k: string, s: number): Promise<void>; tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[]; writers: Promise<void>[] } };
       await window.harness.open(name);
       const store = window.harness.store!;
-      const state = (w.tabState = { seqs: [] as number[], stop: false, errors: [] as string[], roles: [store.role as string] });
+      const state = (w.tabState = { seqs: [] as number[], stop: false, errors: [] as string[], roles: [store.role as string], writers: [] as Promise<void>[] });
       store.addEventListener('rolechange', () => state.roles.push(store.role));
       // The watch stream: every record from seq 0, as this tab sees it.
       void (async () => {
@@ -64,8 +64,8 @@ async function openTab(context: BrowserContext, ledger: Ledger, name: string, ta
           await new Promise((r) => setTimeout(r, 2));
         }
       };
-      void writer();
-      void writer();
+      // Kept, so that the check at the end can wait for the write each one has in flight.
+      state.writers = [writer(), writer()];
     },
     { name, tab },
   );
@@ -118,8 +118,14 @@ async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: n
   const states = await Promise.all(
     tabs.map((page) =>
       page.evaluate(async () => {
-        const state = (window as unknown as { tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[] } }).tabState;
+        const state = (window as unknown as { tabState: { seqs: number[]; stop: boolean; errors: string[]; roles: string[]; writers: Promise<void>[] } }).tabState;
         state.stop = true;
+        // Each writer's last write may still be in flight (a fixed wait of 300 ms once ended the
+        // check before a slow write's acknowledgement, which then counted as lost): wait for them,
+        // and call a write that never settles what it is.
+        const settled = await Promise.race([Promise.all(state.writers).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+        if (!settled) state.errors.push('a write was still unanswered 30 s after the writers stopped');
+        // The watch stream catches up with the last writes.
         await new Promise((r) => setTimeout(r, 300));
         return { seqs: state.seqs, errors: state.errors, roles: state.roles };
       }),
