@@ -1,7 +1,7 @@
 // `npm run bench`: every workload on every system, side by side in one browser run, against the
 // raw OPFS limit. Prints a table, writes bench/results/<time>.json and docs/performance.md (+ SVG).
 import { chromium } from '@playwright/test';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,14 @@ import { findChromium, NO_CHROMIUM_HINT } from '../scripts/chromium.mjs';
 import { renderReport } from './report.mjs';
 import { bundleSizes } from '../scripts/sizes.mjs';
 import { CHROMIUM_ARGS } from './harness.mjs';
+import { preview } from 'vite';
+/** The first system's port (BENCH_PORT in bench/page/vite.config.ts); the others follow it. */
+const BENCH_PORT = 47127;
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold,reopen,reopen-unclosed').split(',');
 /** Workloads that span a page reload. */
 const RELOADED = ['cold', 'reopen', 'reopen-unclosed'];
-const ORIGIN = 'http://127.0.0.1:47127';
 const executablePath = await findChromium();
 if (!executablePath) {
   console.error(NO_CHROMIUM_HINT);
@@ -23,8 +25,18 @@ if (!executablePath) {
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
 const sizes = bundleSizes();
 execFileSync('npx', ['vite', 'build', '--config', 'bench/page/vite.config.ts'], { stdio: 'inherit' });
-const server = spawn('npx', ['vite', 'preview', '--config', 'bench/page/vite.config.ts'], { stdio: 'ignore' });
-for (let i = 0; i < 100 && !(await fetch(ORIGIN).then((r) => r.ok).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+/**
+ * Every system runs in an origin of its own (a port each), as it would in an app: Chromium keeps
+ * one IndexedDB backing store (one LevelDB) per origin, and sharing it with the IndexedDB
+ * libraries' hundreds of MB made every later open slower (Walden's W4 42–47 ms alone, 65–82 ms
+ * after them; docs/performance.md).
+ */
+const servers = [];
+const originOf = async (index) => {
+  const port = BENCH_PORT + index;
+  if (!servers[index]) servers[index] = await preview({ configFile: 'bench/page/vite.config.ts', preview: { port } });
+  return `http://127.0.0.1:${port}`;
+};
 const profile = mkdtempSync(join(tmpdir(), 'walden-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath,
@@ -37,20 +49,26 @@ const record = (workload, system, result) => {
 };
 try {
   const page = await context.newPage();
-  const load = async () => {
+  let allSystems = [];
+  /** Load the bench page in `system`'s origin (`reload`: even if it is loaded there already). */
+  const load = async (system, reload = true) => {
+    const origin = await originOf(Math.max(0, allSystems.indexOf(system)));
+    if (!reload && page.url().startsWith(`${origin}/`)) return;
     // COMPACT_THRESHOLD_BYTES: Walden's auto-compaction threshold for this run (an experiment knob; default the library's).
-    await page.goto(process.env.COMPACT_THRESHOLD_BYTES ? `${ORIGIN}/?compactThresholdBytes=${process.env.COMPACT_THRESHOLD_BYTES}` : ORIGIN);
+    await page.goto(process.env.COMPACT_THRESHOLD_BYTES ? `${origin}/?compactThresholdBytes=${process.env.COMPACT_THRESHOLD_BYTES}` : origin);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   };
-  await load();
+  await load(undefined);
+  allSystems = await page.evaluate(() => window.bench.systems);
   // SYSTEMS: a comma-separated subset of the systems, for an experiment (the ratios need the raw row).
   const only = process.env.SYSTEMS?.split(',');
-  const systems = (await page.evaluate(() => window.bench.systems)).filter((s) => !only || only.includes(s));
+  const systems = allSystems.filter((s) => !only || only.includes(s));
   for (let run = 0; run < RUNS; run++) {
     for (const workload of WORKLOADS.filter((w) => !RELOADED.includes(w))) {
       // Rotate the order so no system always runs first (warm-up, thermal, page cache).
       const order = systems.map((_, i) => systems[(i + run) % systems.length]);
       for (const system of order) {
+        await load(system, false);
         const result = await page.evaluate(([s, w, tag]) => window.bench.run(s, w, tag), [system, workload, `${run}-${system.replace(/\W+/g, '')}`]);
         record(workload, system, result);
         process.stdout.write(`run ${run + 1}/${RUNS} ${workload} ${system}: ${JSON.stringify(result)}\n`);
@@ -60,8 +78,9 @@ try {
       for (const system of systems.filter((s) => s !== 'raw OPFS limit' && s !== 'walden (relaxed)')) {
         const tag = `${run}-${system.replace(/\W+/g, '')}`;
         execFileSync('sync'); // a quiet disk to start on, as for W4 below
+        await load(system, false);
         await page.evaluate(([s, t]) => window.bench.prepareCold(s, t), [system, tag]);
-        await load(); // a reload: nothing of the store is left in the page or its workers
+        await load(system); // a reload: nothing of the store is left in the page or its workers
         const result = await page.evaluate(([s, t]) => window.bench.coldOpen(s, t), [system, tag]);
         record('cold', system, result);
         process.stdout.write(`run ${run + 1}/${RUNS} cold ${system}: ${JSON.stringify(result)}\n`);
@@ -77,8 +96,9 @@ try {
         // IndexedDB transaction took 13 ms instead of 2–3 in Walden's open in one run. The W4's
         // own writes (the 100,000 entries, the close) are not synced.
         execFileSync('sync');
+        await load(system, false);
         const closing = await page.evaluate(([s, t, c]) => window.bench.prepareReopen(s, t, c), [system, tag, workload === 'reopen']);
-        await load();
+        await load(system);
         const result = { ...(await page.evaluate(([s, t]) => window.bench.reopen(s, t), [system, tag])), ...closing };
         if (result.startedAt !== undefined) Object.assign(result, await openSteps(page, result));
         delete result.startedAt;
@@ -90,7 +110,7 @@ try {
   }
 } finally {
   await context.close();
-  server.kill();
+  await Promise.all(servers.map((server) => server?.close()));
   rmSync(profile, { recursive: true, force: true });
 }
 /**
