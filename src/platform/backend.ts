@@ -9,9 +9,14 @@ import type { BackendChoice, BackendName } from '../protocol.js';
 
 /** The backends a browser can run. */
 export type BrowserBackend = Exclude<BackendName, 'node-fs'>;
-import { idbStoreExists, openIdbDirectory } from './idb-files.js';
 import { openOpfsDirectory, OpfsDirectory } from './opfs.js';
 import { waldenRoot } from './opfs-root.js';
+
+/**
+ * The IndexedDB backend's code (`idb-files.ts`), loaded only when a store lives there or a new
+ * store is looked for: the open of an existing OPFS store never loads it (2 kB of the worker).
+ */
+const idbFiles = () => import('./idb-files.js');
 
 /** Whether this context has the OPFS sync access handle API at all. */
 export function hasSyncHandles(): boolean {
@@ -39,7 +44,7 @@ async function locateStore(name: string, choice: BackendChoice): Promise<{ backe
   if (!hasSyncHandles()) return { backend: 'indexeddb' };
   const handle = await opfsStoreHandle(name);
   if (handle) return { backend: 'opfs', handle };
-  return { backend: (await idbStoreExists(name)) ? 'indexeddb' : 'opfs' };
+  return { backend: (await (await idbFiles()).idbStoreExists(name)) ? 'indexeddb' : 'opfs' };
 }
 
 /** The backend `choice` comes to for store `name` on this browser. */
@@ -63,5 +68,5 @@ export function openStoreDirectory(name: string, choice: BackendChoice = 'auto')
 
 /** Open the directory of store `name` on `backend`. */
 export function openBackendDirectory(name: string, backend: BrowserBackend): Promise<Directory> {
-  return backend === 'indexeddb' ? openIdbDirectory(name) : openOpfsDirectory(name);
+  return backend === 'indexeddb' ? idbFiles().then((files) => files.openIdbDirectory(name)) : openOpfsDirectory(name);
 }
