@@ -26,10 +26,10 @@ execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
 const sizes = bundleSizes();
 execFileSync('npx', ['vite', 'build', '--config', 'bench/page/vite.config.ts'], { stdio: 'inherit' });
 /**
- * Every system runs in an origin of its own (a port each), as it would in an app: Chromium keeps
- * one IndexedDB backing store (one LevelDB) per origin, and sharing it with the IndexedDB
- * libraries' hundreds of MB made every later open slower (Walden's W4 42–47 ms alone, 65–82 ms
- * after them; docs/performance.md).
+ * Every system runs in an origin of its own (a port each), as it would in an app: its storage
+ * holds only its own data. Sharing one origin with the IndexedDB libraries' hundreds of MB made
+ * Walden's later opens 20–35 ms slower (W4 42–47 ms alone, 65–82 ms after them;
+ * docs/performance.md).
  */
 const servers = [];
 const originOf = async (index) => {
