@@ -9,9 +9,9 @@ import { findChromium, NO_CHROMIUM_HINT } from '../scripts/chromium.mjs';
 import { renderReport } from './report.mjs';
 import { bundleSizes } from '../scripts/sizes.mjs';
 import { CHROMIUM_ARGS } from './harness.mjs';
-import { preview } from 'vite';
-/** The first system's port (BENCH_PORT in bench/page/vite.config.ts); the others follow it. */
-const BENCH_PORT = 47127;
+import { loadConfigFromFile, preview } from 'vite';
+
+const PAGE_CONFIG = 'bench/page/vite.config.ts';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const WORKLOADS = (process.env.WORKLOADS ?? 'single,concurrent,bulk,reads,large,cold,reopen,reopen-unclosed').split(',');
@@ -24,7 +24,7 @@ if (!executablePath) {
 }
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
 const sizes = bundleSizes();
-execFileSync('npx', ['vite', 'build', '--config', 'bench/page/vite.config.ts'], { stdio: 'inherit' });
+execFileSync('npx', ['vite', 'build', '--config', PAGE_CONFIG], { stdio: 'inherit' });
 /**
  * Every system runs in an origin of its own (a port each), as it would in an app: its storage
  * holds only its own data. Sharing one origin with the IndexedDB libraries' hundreds of MB made
@@ -32,9 +32,11 @@ execFileSync('npx', ['vite', 'build', '--config', 'bench/page/vite.config.ts'], 
  * docs/performance.md).
  */
 const servers = [];
+/** The first system's port, the page config's; the others follow it. */
+const firstPort = (await loadConfigFromFile({ command: 'serve', mode: 'production', isPreview: true }, PAGE_CONFIG)).config.preview.port;
 const originOf = async (index) => {
-  const port = BENCH_PORT + index;
-  if (!servers[index]) servers[index] = await preview({ configFile: 'bench/page/vite.config.ts', preview: { port } });
+  const port = firstPort + index;
+  if (!servers[index]) servers[index] = await preview({ configFile: PAGE_CONFIG, preview: { port } });
   return `http://127.0.0.1:${port}`;
 };
 const profile = mkdtempSync(join(tmpdir(), 'walden-bench-'));
@@ -58,7 +60,7 @@ try {
     await page.goto(process.env.COMPACT_THRESHOLD_BYTES ? `${origin}/?compactThresholdBytes=${process.env.COMPACT_THRESHOLD_BYTES}` : origin);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   };
-  await load(undefined);
+  await load(undefined); // the first origin, to read the systems' names
   allSystems = await page.evaluate(() => window.bench.systems);
   // SYSTEMS: a comma-separated subset of the systems, for an experiment (the ratios need the raw row).
   const only = process.env.SYSTEMS?.split(',');
