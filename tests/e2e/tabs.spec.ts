@@ -159,6 +159,12 @@ async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: n
     }
   }
   const lost = [...ledger.acked].filter(([key, seq]) => seqOfKey.get(key) !== seq).map(([key, seq]) => `${key}@${seq}: ${seqOfKey.get(key)}`);
+  if (lost.length > 0) {
+    // Which it is, a write gone from the log or a log read short of the acknowledgements: the
+    // seq the reading tab reported, the highest acknowledged one, and every tab's view.
+    const views = await Promise.all(tabs.map((t) => t.evaluate(() => window.harness.store!.info()).then(({ role, epoch, seq }) => ({ role, epoch, seq }), (error: unknown) => String(error))));
+    console.log(`exactly-once: the log read to seq ${final.seq} (${final.records.length} records); highest acknowledged ${Math.max(...ledger.acked.values())}; tabs now ${JSON.stringify(views)}`);
+  }
   expect({ twice, invented, torn, lost }).toEqual({ twice: [], invented: [], torn: [], lost: [] });
   expect(final.records.map((r) => r.seq)).toEqual(Array.from({ length: final.seq }, (_, i) => i + 1));
 
