@@ -141,6 +141,7 @@ export class Leadership {
   #engine: Engine | undefined;
   /** The fence of the files this worker leads (claimed with `#epoch`). */
   #fence: Fence | undefined;
+  /** The epoch this worker leads at; 0 while it has none (a follower's is its last, or 0). */
   #epoch = 0;
   #lock: HeldLock | undefined;
   #lockLost = false;
@@ -245,8 +246,10 @@ export class Leadership {
     switch (message.t) {
       case 'leader': {
         if (message.id === this.id || message.epoch < this.#knownEpoch) return;
-        // A newer leader exists: this one is stale and must not append another record.
-        if (this.#role === 'leader' && message.epoch > this.#epoch) void this.depose();
+        // A newer leader exists: this one is stale and must not append another record. Not while
+        // this worker has no epoch of its own yet (0): what it hears then is the old leader's last
+        // beats, which can arrive after the lock's grant. A thief is heard through `held.lost`.
+        if (this.#role === 'leader' && this.#epoch > 0 && message.epoch > this.#epoch) void this.depose();
         this.#knownEpoch = message.epoch;
         this.#sawLeader = true;
         this.#leaderSeenAt = performance.now();
@@ -441,6 +444,11 @@ export class Leadership {
     this.#lock = held;
     this.#lockLost = false;
     this.#role = 'leader';
+    // No epoch of its own until the catalog hands one out (see `receive`).
+    this.#epoch = 0;
+    // Whether this promotion still stands: once deposed, `held` is released and a later one may
+    // run in this worker; this one then opens nothing more and changes nothing it shares.
+    const ours = () => this.#lock === held && !this.#lockLost && !this.#stopped;
     // The leader heard before is gone: once this one steps down, only a leader heard after it may
     // be stolen from. (Kept, the old time made a worker that had just handed over find "the
     // leader" silent and steal the lock back from its own release, its page still frozen.)
@@ -466,16 +474,21 @@ export class Leadership {
     try {
       const catalog = (this.#catalog ??= new IdbCatalog(await this.#openCatalogDb()));
       markOpenStep('catalog');
-      this.#epoch = await catalog.nextEpoch(this.#store);
+      const epoch = await catalog.nextEpoch(this.#store);
+      if (!ours()) {
+        dropEarly();
+        return;
+      }
       markOpenStep('epoch');
-      this.#knownEpoch = this.#epoch;
+      this.#epoch = epoch;
+      this.#knownEpoch = epoch;
       this.#startBeating();
       this.#announce(false);
       this.#events.elected();
       let engine: Engine;
       let takeover = stolen;
       for (let attempt = 0; ; attempt++) {
-        if (this.#lockLost || this.#stopped) {
+        if (!ours()) {
           dropEarly();
           return;
         }
@@ -489,7 +502,12 @@ export class Leadership {
           // A predecessor that did not let go cleanly (stolen from, crashed, frozen) may still
           // write into its last segment: then the log goes on in a segment of this leader's own.
           const prior = claimed.state();
-          claimed.claim(this.#epoch);
+          // Deposed while the fence opened: the claim is no longer this promotion's to make.
+          if (!ours()) {
+            files.closeAll();
+            return;
+          }
+          claimed.claim(epoch);
           // On IndexedDB the claim holds only once its transaction says so: it is refused when the
           // predecessor's release landed after the read above. Then read the fence again.
           if (!(await claimHeld(claimed))) {
@@ -499,8 +517,13 @@ export class Leadership {
           }
           takeover = stolen || !prior.released;
           markOpenStep('fence');
-          engine = await this.#events.openEngine(files.dir, catalog, claimed, this.#epoch, takeover);
+          engine = await this.#events.openEngine(files.dir, catalog, claimed, epoch, takeover);
           markOpenStep('engine');
+          if (!ours()) {
+            await engine.close().catch(() => {});
+            files.closeAll();
+            return;
+          }
           this.#engine = engine;
           this.#fence = claimed;
           break;
@@ -517,11 +540,6 @@ export class Leadership {
           await sleep(Math.min(25 * 2 ** attempt, 500));
         }
       }
-      if (this.#lockLost || this.#stopped) {
-        this.#engine = undefined;
-        await engine.close();
-        return;
-      }
       if (this.#events.opened?.(engine, takeover) === false) return;
       this.#announce(true);
       this.#tellPage();
@@ -529,6 +547,11 @@ export class Leadership {
       this.#events.leading(engine);
     } catch (error) {
       dropEarly();
+      // Deposed meanwhile: what failed was this promotion's, and another may run now.
+      if (!ours()) {
+        held.release();
+        return;
+      }
       this.#role = 'follower';
       this.#stopBeating();
       this.#engine = undefined;
