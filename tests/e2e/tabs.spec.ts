@@ -290,17 +290,30 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
   }, hidden);
 }
 
-test('a leader tab that is hidden hands over to a visible tab; a hidden tab with no visible one stays leader', async () => {
-  test.setTimeout(120_000);
+/**
+ * Two tabs writing into a new store `<prefix>-…` in a persistent profile, A (which leads) and B,
+ * once `acks` writes are acknowledged; the profile is closed and removed after `body`.
+ */
+async function withTwoTabs(prefix: string, acks: number, body: (tabs: [Page, Page], ledger: Ledger, name: string) => Promise<void>): Promise<void> {
   const profile = new Profile();
   const ledger: Ledger = { acked: new Map() };
-  const name = `hidden-${Date.now().toString(36)}`;
+  const name = `${prefix}-${Date.now().toString(36)}`;
   try {
     const context = await profile.launch();
-    const tabs = [await openTab(context, ledger, name, 't0'), await openTab(context, ledger, name, 't1')];
-    const [a, b] = tabs as [Page, Page];
-    expect(await roleOf(a)).toBe('leader');
-    await waitForAcks(ledger, 100);
+    const tabs: [Page, Page] = [await openTab(context, ledger, name, 't0'), await openTab(context, ledger, name, 't1')];
+    expect(await roleOf(tabs[0])).toBe('leader');
+    await waitForAcks(ledger, acks);
+    await body(tabs, ledger, name);
+  } finally {
+    await profile.close();
+    profile.remove();
+  }
+}
+
+test('a leader tab that is hidden hands over to a visible tab; a hidden tab with no visible one stays leader', async () => {
+  test.setTimeout(120_000);
+  await withTwoTabs('hidden', 100, async (tabs, ledger) => {
+    const [a, b] = tabs;
     // A goes to the background while B is in front: B leads soon after the grace period.
     let started = Date.now();
     await setHidden(a, true);
@@ -326,23 +339,13 @@ test('a leader tab that is hidden hands over to a visible tab; a hidden tab with
     const final = await expectExactlyOnce(tabs, ledger);
     const info = await a.evaluate(() => window.harness.store!.info());
     console.log(`hidden leader handed over after ${handOverMs} ms, and back after ${backMs} ms; ${ledger.acked.size} writes acknowledged, ${final.seq} records; a handed over ${info.handovers}×`);
-  } finally {
-    await profile.close();
-    profile.remove();
-  }
+  });
 });
 
 test("the old leader's heartbeat, still on its way while the next tab takes over, does not depose it: one election, every write once", async () => {
   test.setTimeout(120_000);
-  const profile = new Profile();
-  const ledger: Ledger = { acked: new Map() };
-  const name = `stale-beat-${Date.now().toString(36)}`;
-  try {
-    const context = await profile.launch();
-    const tabs = [await openTab(context, ledger, name, 't0'), await openTab(context, ledger, name, 't1')];
-    const [a, b] = tabs as [Page, Page];
-    expect(await roleOf(a)).toBe('leader');
-    await waitForAcks(ledger, 50);
+  await withTwoTabs('stale-beat', 50, async (tabs, ledger, name) => {
+    const [a, b] = tabs;
     // A heartbeat of A's, as its worker sent it, heard again and again from here on: what a
     // follower that wins the lock can hear before A's last beats have all arrived (the lock's
     // grant and the channel's messages travel apart). Once B leads, the replays stop.
@@ -363,10 +366,7 @@ test("the old leader's heartbeat, still on its way while the next tab takes over
     // One election: B took over once, at the next epoch, and was never deposed by A's old beat.
     const info = await b.evaluate(() => window.harness.store!.info());
     expect({ epoch: info.epoch, deposed: info.deposed, failovers: info.failovers }).toEqual({ epoch: 2, deposed: 0, failovers: 1 });
-  } finally {
-    await profile.close();
-    profile.remove();
-  }
+  });
 });
 
 test('a forwarded write whose leader dies after applying it, before answering, is retried with its request id and applied once', async () => {
