@@ -164,11 +164,15 @@ export function createEngineHost(): RecordApi {
 
   /** Commit on this worker's engine, after making sure no newer leader exists; then send the frame. */
   async function commitHere(current: Engine, writes: EncodedOp[][], tag?: RequestTag): Promise<number[]> {
-    // This thread was stalled (or frozen): a follower may have stolen the lock meanwhile.
-    if (leadership!.stalled) await leadership!.verify();
-    if (!leadership!.leading()) {
-      fencedCommits++;
-      throw new NotLeader();
+    // This thread was stalled (or frozen): a follower may have stolen the lock meanwhile. (Else
+    // the caller found `current` leading in this same task, and the engine reads the fence again
+    // after its flush, before it acknowledges: a third read here found nothing those two miss.)
+    if (leadership!.stalled) {
+      await leadership!.verify();
+      if (leadership!.leading() !== current) {
+        fencedCommits++;
+        throw new NotLeader();
+      }
     }
     return sendFrame(writes, await current.commit(writes, tag));
   }
