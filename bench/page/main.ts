@@ -344,5 +344,37 @@ const profiling = {
   close: () => held!.close(),
 };
 
-(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, prepareReopen, reopen, tabs, transport, profiling };
+/**
+ * For `bench/read-latency.mjs`: one store of 100,000 keys per system, all open at once, so that
+ * blocks of gets can alternate between them and every system meets the machine's same moments.
+ */
+let latencyStores: Driver[] = [];
+const readLatency = {
+  async open(systems: string[], tag: string): Promise<void> {
+    latencyStores = [];
+    for (const system of systems) {
+      const d = DRIVERS[system]!();
+      await d.open(`latency-${tag}-${latencyStores.length}`);
+      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+      latencyStores.push(d);
+    }
+  },
+  /** `count` awaited gets of random keys on the `which`th store: each one's latency in ms. */
+  async block(which: number, count: number): Promise<number[]> {
+    const d = latencyStores[which]!;
+    const latencies: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await d.get(key(Math.floor(Math.random() * 100_000)));
+      latencies.push(performance.now() - t);
+    }
+    return latencies;
+  },
+  async close(): Promise<void> {
+    for (const d of latencyStores) await d.close();
+    latencyStores = [];
+  },
+};
+
+(window as unknown as { bench: object }).bench = { systems: Object.keys(DRIVERS), run, prepareCold, coldOpen, prepareReopen, reopen, tabs, transport, profiling, readLatency };
 document.getElementById('status')!.textContent = 'ready';
