@@ -113,6 +113,18 @@ async function kill(leader: Page, how: Kill): Promise<void> {
  * one record, every acknowledged one at its acknowledged seq, nothing invented, every batch
  * whole, seqs dense; and each tab's watch stream dense from 1 across every failover.
  */
+/** What each tab knows of its leadership, for a failure's report (or why it could not say). */
+function tabViews(tabs: readonly Page[]) {
+  return Promise.all(
+    tabs.map((t) =>
+      t.evaluate(() => window.harness.store!.info()).then(
+        ({ role, epoch, seq, failovers, deposed, handovers, recovery }) => ({ role, epoch, seq, failovers, deposed, handovers, droppedRecords: recovery.droppedRecords }),
+        (error: unknown) => String(error),
+      ),
+    ),
+  );
+}
+
 async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: number; keys: number }> {
   // Stop writing, let the last writes settle, and read the whole log through the leader's feed.
   const states = await Promise.all(
@@ -163,15 +175,7 @@ async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: n
     // Which it is, a write gone from the log or a log read short of the acknowledgements: the
     // seq the reading tab reported, the highest acknowledged one, and every tab's view (a second
     // election in one tab, or records recovery dropped past a seal, point at two leaders at once).
-    const views = await Promise.all(
-      tabs.map((t) =>
-        t.evaluate(() => window.harness.store!.info()).then(
-          ({ role, epoch, seq, failovers, deposed, handovers, recovery }) => ({ role, epoch, seq, failovers, deposed, handovers, droppedRecords: recovery.droppedRecords }),
-          (error: unknown) => String(error),
-        ),
-      ),
-    );
-    console.log(`exactly-once: the log read to seq ${final.seq} (${final.records.length} records); highest acknowledged ${Math.max(...ledger.acked.values())}; tabs now ${JSON.stringify(views)}`);
+    console.log(`exactly-once: the log read to seq ${final.seq} (${final.records.length} records); highest acknowledged ${Math.max(...ledger.acked.values())}; tabs now ${JSON.stringify(await tabViews(tabs))}`);
   }
   expect({ twice, invented, torn, lost }).toEqual({ twice: [], invented: [], torn: [], lost: [] });
   expect(final.records.map((r) => r.seq)).toEqual(Array.from({ length: final.seq }, (_, i) => i + 1));
@@ -318,8 +322,7 @@ test('a leader tab that is hidden hands over to a visible tab; a hidden tab with
     let started = Date.now();
     await setHidden(a, true);
     await expect.poll(() => roleOf(b), { timeout: 10_000 }).toBe('leader').catch(async (error: unknown) => {
-      const infos = await Promise.all(tabs.map((t) => t.evaluate(() => window.harness.store!.info())));
-      throw new Error(`${String(error)}\ntabs: ${JSON.stringify(infos.map(({ role, epoch, handovers, failovers, deposed }) => ({ role, epoch, handovers, failovers, deposed })))}`);
+      throw new Error(`${String(error)}\ntabs: ${JSON.stringify(await tabViews(tabs))}`);
     });
     expect(await roleOf(a)).toBe('follower');
     const handOverMs = Date.now() - started;
