@@ -171,7 +171,7 @@ async function run(system: string, workload: string, tag: string): Promise<Recor
       });
       out = { opsPerSec: 100_000 / (ms / 1000) };
     } else if (workload === 'reads') {
-      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+      await loadKeys(d);
       const ms = await time(async () => {
         for (let i = 0; i < 10_000; i++) await d.get(key(Math.floor(Math.random() * 100_000)));
       });
@@ -195,11 +195,16 @@ async function run(system: string, workload: string, tag: string): Promise<Recor
   return out;
 }
 
+/** Load `keys` entries (W2's keys and values) into `d`, in batches of 1,000. */
+async function loadKeys(d: Driver, keys = 100_000): Promise<void> {
+  for (let i = 0; i < keys; i += 1000) await d.batch(Array.from({ length: Math.min(1000, keys - i) }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+}
+
 /** Prepare the cold-open store: 100,000 keys, compacted (Walden), then a 10 MB tail. */
 async function prepareCold(system: string, tag: string): Promise<void> {
   const d = DRIVERS[system]!();
   await d.open(`cold-${tag}`);
-  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+  await loadKeys(d);
   if (system.startsWith('walden')) await (d as unknown as { compact?: () => Promise<void> }).compact?.();
   const tail = new Uint8Array(10_000).fill(7);
   for (let i = 0; i < 1000; i += 100) await d.batch(Array.from({ length: 100 }, (_, j) => [`tail:${i + j}`, tail] as [string, Uint8Array]));
@@ -213,7 +218,7 @@ async function prepareCold(system: string, tag: string): Promise<void> {
 async function prepareReopen(system: string, tag: string, closeFirst: boolean): Promise<Record<string, number>> {
   const d = DRIVERS[system]!();
   await d.open(`reopen-${tag}`);
-  for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+  await loadKeys(d);
   if (!closeFirst) return {};
   const t = performance.now();
   await d.close();
@@ -326,7 +331,7 @@ const profiling = {
   async open(system: string, tag: string, keys = 100_000): Promise<void> {
     held = DRIVERS[system]!();
     await held.open(`profile-${tag}`);
-    for (let i = 0; i < keys; i += 1000) await held.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+    await loadKeys(held, keys);
   },
   async run(workload: string, count: number): Promise<number> {
     const t = performance.now();
@@ -355,7 +360,7 @@ const readLatency = {
     for (const system of systems) {
       const d = DRIVERS[system]!();
       await d.open(`latency-${tag}-${latencyStores.length}`);
-      for (let i = 0; i < 100_000; i += 1000) await d.batch(Array.from({ length: 1000 }, (_, j) => [key(i + j), value(i + j)] as [string, string]));
+      await loadKeys(d);
       latencyStores.push(d);
     }
   },

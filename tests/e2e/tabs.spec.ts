@@ -108,11 +108,6 @@ async function kill(leader: Page, how: Kill): Promise<void> {
   else await hangWorker(leader, HANG_MS, undefined, how === 'hang before write' ? 'before-write' : 'after-write');
 }
 
-/**
- * Stop every tab's writers, then check the whole log through a tab's feed: every key in exactly
- * one record, every acknowledged one at its acknowledged seq, nothing invented, every batch
- * whole, seqs dense; and each tab's watch stream dense from 1 across every failover.
- */
 /** What each tab knows of its leadership, for a failure's report (or why it could not say). */
 function tabViews(tabs: readonly Page[]) {
   return Promise.all(
@@ -125,6 +120,11 @@ function tabViews(tabs: readonly Page[]) {
   );
 }
 
+/**
+ * Stop every tab's writers, then check the whole log through a tab's feed: every key in exactly
+ * one record, every acknowledged one at its acknowledged seq, nothing invented, every batch
+ * whole, seqs dense; and each tab's watch stream dense from 1 across every failover.
+ */
 async function expectExactlyOnce(tabs: Page[], ledger: Ledger): Promise<{ seq: number; keys: number }> {
   // Stop writing, let the last writes settle, and read the whole log through the leader's feed.
   const states = await Promise.all(
